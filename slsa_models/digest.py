@@ -1,0 +1,80 @@
+"""Streaming SHA-256 and sha256sum-format subjects.
+
+Files are read in 1 MiB chunks into one reused buffer, so memory stays flat
+whatever the file size. Subjects are byte-identical to ``sha256sum`` output,
+which is what slsa-github-generator's ``base64-subjects`` input parses.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from slsa_models.errors import InputError
+
+CHUNK_SIZE = 1 << 20
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sha256_stream(
+    stream: BinaryIO, on_progress: Callable[[int], None] | None = None
+) -> tuple[str, int]:
+    """Hash a binary stream to its end; return (hex digest, bytes read)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    total = 0
+    while True:
+        read = stream.readinto(buffer)  # type: ignore[attr-defined]
+        if not read:
+            break
+        digest.update(view[:read])
+        total += read
+        if on_progress is not None:
+            on_progress(read)
+    return digest.hexdigest(), total
+
+
+def sha256_file(
+    path: str | os.PathLike[str], on_progress: Callable[[int], None] | None = None
+) -> str:
+    """Hex SHA-256 of a file, streamed."""
+    try:
+        with open(path, "rb", buffering=0) as stream:
+            return sha256_stream(stream, on_progress)[0]
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
+def normalize_sha256(value: str) -> str:
+    """Accept ``sha256:HEX`` or ``HEX``; return lowercase HEX or raise InputError."""
+    hex_part = value[len("sha256:"):] if value.lower().startswith("sha256:") else value
+    hex_part = hex_part.lower()
+    if not _HEX64.match(hex_part):
+        raise InputError(f"not a SHA-256 digest: {value!r} (expected sha256:<64 hex digits>)")
+    return hex_part
+
+
+def subject_line(sha256_hex: str, name: str) -> str:
+    """One sha256sum line: ``<hex>  <name>\\n``."""
+    if "\n" in name or "\\" in name:
+        raise InputError(f"subject name cannot contain a newline or backslash: {name!r}")
+    return f"{normalize_sha256(sha256_hex)}  {name}\n"
+
+
+def subjects_for_files(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """sha256sum-format lines for files, each named as given (as ``sha256sum`` does)."""
+    return "".join(subject_line(sha256_file(p), os.fspath(p)) for p in paths)
+
+
+def subjects_base64(subjects: str) -> str:
+    """The generator's ``base64-subjects`` value: base64 of the lines, no line breaks."""
+    return base64.b64encode(subjects.encode("utf-8")).decode("ascii")

@@ -1,0 +1,44 @@
+"""One exception family. Every message is a single line a user can act on.
+
+The CLI and the flows print ``str(error)`` without a traceback and exit with
+``error.exit_code``: 1 when something was checked and failed, 2 when the input
+could not be used at all (slsa-verifier's convention).
+"""
+
+
+class SlsaModelsError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    exit_code = 2
+
+
+class InputError(SlsaModelsError):
+    """A parameter, flag, file or URI that cannot be used as given."""
+
+
+class StoreError(SlsaModelsError):
+    """The artifact store cannot be reached or answered with an error."""
+
+
+class NotFoundError(StoreError):
+    """The key, bucket or directory does not exist in the store."""
+
+
+class ConflictError(StoreError):
+    """A write-once key already holds other bytes, or a compare-and-swap lost."""
+
+    exit_code = 1
+
+
+class ProvenanceError(SlsaModelsError):
+    """The provenance file is not usable: not JSON, not a bundle, unreadable."""
+
+
+class VerificationFailed(SlsaModelsError):
+    """Verification ran and at least one check failed; ``report`` says which."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
