@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from slsa_models import __version__
 from slsa_models.errors import SlsaModelsError
@@ -28,6 +29,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _available_commands() -> dict[str, tuple[str, str]]:
     """Only the subcommands whose module exists in this installation."""
     found = {}
@@ -38,7 +46,7 @@ def _available_commands() -> dict[str, tuple[str, str]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="slsa-models",
         description="Prove where a model came from: digest, attest and verify model files "
         "with SLSA provenance. Works offline.",

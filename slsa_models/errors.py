@@ -10,6 +10,8 @@ class SlsaModelsError(Exception):
     """Base of every error this project raises on purpose."""
 
     exit_code = 2
+    #: whether trying again later may succeed (the flows retry only these)
+    retryable = False
 
 
 class InputError(SlsaModelsError):
@@ -19,15 +21,20 @@ class InputError(SlsaModelsError):
 class StoreError(SlsaModelsError):
     """The artifact store cannot be reached or answered with an error."""
 
+    retryable = True
+
 
 class NotFoundError(StoreError):
     """The key, bucket or directory does not exist in the store."""
+
+    retryable = False
 
 
 class ConflictError(StoreError):
     """A write-once key already holds other bytes, or a compare-and-swap lost."""
 
     exit_code = 1
+    retryable = False
 
 
 class ProvenanceError(SlsaModelsError):
