@@ -1,0 +1,302 @@
+"""The six formats: saved under their own name, loaded back safely, same predictions."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from slsa_models.errors import InputError
+from slsa_models.formats import (
+    DEFAULT_FORMAT,
+    FORMAT_NAMES,
+    get_format,
+    load_model,
+    predict,
+    save_model,
+)
+from slsa_models.training import FRAMEWORKS, TrainResult, train
+
+SIX = (
+    "tensorflow_model.keras",
+    "tensorflow_hdf5_model.h5",
+    "tensorflow_hdf5.weights.h5",
+    "pytorch_model.pth",
+    "pytorch_full_model.pth",
+    "pytorch_jitted_model.pt",
+)
+REFUSE_PICKLE = (
+    "refusing to load pytorch_full_model.pth: it is a pickle that can run code; "
+    "pass allow_pickle=True only after its provenance is verified"
+)
+
+
+@pytest.fixture(scope="module")
+def trained() -> dict[str, TrainResult]:
+    """One tiny (1 epoch) model per framework, shared by the whole module."""
+    return {framework: train(framework, epochs=1, seed=0) for framework in FRAMEWORKS}
+
+
+def _result(trained: dict[str, TrainResult], format_name: str) -> TrainResult:
+    return trained[get_format(format_name).framework]
+
+
+def test_the_six_formats() -> None:
+    assert FORMAT_NAMES == SIX
+    assert DEFAULT_FORMAT == "tensorflow_model.keras"
+    assert [get_format(n).framework for n in SIX] == ["tensorflow"] * 3 + ["torch"] * 3
+    assert [n for n in SIX if get_format(n).is_pickle] == ["pytorch_full_model.pth"]
+    assert [n for n in SIX if get_format(n).needs_architecture] == [
+        "tensorflow_hdf5.weights.h5",
+        "pytorch_model.pth",
+    ]
+
+
+@pytest.mark.parametrize("format_name", SIX)
+def test_round_trip_gives_the_same_predictions(
+    trained: dict[str, TrainResult], format_name: str, tmp_path: Path
+) -> None:
+    result = _result(trained, format_name)
+    path = save_model(result.model, format_name, tmp_path / "out")
+    assert path == tmp_path / "out" / format_name
+    assert sorted(p.name for p in path.parent.iterdir()) == [format_name]  # no scratch left
+    loaded = load_model(path, format_name, allow_pickle=get_format(format_name).is_pickle)
+    assert loaded is not result.model
+    expected = predict(result.model, format_name, result.sample_inputs)
+    actual = predict(loaded, format_name, result.sample_inputs)
+    assert actual.shape == (len(result.sample_inputs), 10)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-6)
+
+
+def test_saving_again_replaces_the_file(trained: dict[str, TrainResult], tmp_path: Path) -> None:
+    model = trained["torch"].model
+    first = save_model(model, "pytorch_model.pth", tmp_path)
+    second = save_model(model, "pytorch_model.pth", tmp_path)
+    assert first == second and [p.name for p in tmp_path.iterdir()] == ["pytorch_model.pth"]
+
+
+def test_unknown_format_is_refused_and_nothing_written(
+    trained: dict[str, TrainResult], tmp_path: Path
+) -> None:
+    message = (
+        "unknown model format 'model.onnx': choose one of tensorflow_model.keras, "
+        "tensorflow_hdf5_model.h5, tensorflow_hdf5.weights.h5, pytorch_model.pth, "
+        "pytorch_full_model.pth, pytorch_jitted_model.pt"
+    )
+    for call in (
+        lambda: get_format("model.onnx"),
+        lambda: save_model(trained["torch"].model, "model.onnx", tmp_path / "out"),
+        lambda: load_model(tmp_path / "model.onnx", "model.onnx"),
+        lambda: predict(trained["torch"].model, "model.onnx", trained["torch"].sample_inputs),
+    ):
+        with pytest.raises(InputError) as caught:
+            call()
+        assert str(caught.value) == message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("format_name", "other", "message"),
+    [
+        (
+            "tensorflow_model.keras",
+            "torch",
+            "format tensorflow_model.keras saves a Keras model, "
+            "got torch.nn.modules.container.Sequential",
+        ),
+        (
+            "pytorch_jitted_model.pt",
+            "tensorflow",
+            "format pytorch_jitted_model.pt saves a PyTorch nn.Module, "
+            "got keras.src.models.sequential.Sequential",
+        ),
+    ],
+)
+def test_model_of_the_other_framework_is_refused_and_nothing_written(
+    trained: dict[str, TrainResult], tmp_path: Path, format_name: str, other: str, message: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        save_model(trained[other].model, format_name, tmp_path)
+    assert str(caught.value) == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_torchscript_cannot_compile_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    import torch
+
+    class Unscriptable(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return sorted(x, key=lambda row: row.sum())[0]
+
+    with pytest.raises(InputError) as caught:
+        save_model(Unscriptable(), "pytorch_jitted_model.pt", tmp_path)
+    assert str(caught.value).startswith(
+        "cannot save pytorch_jitted_model.pt: TorchScript cannot compile the model ("
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pickle_format_is_refused_without_opt_in(
+    trained: dict[str, TrainResult], tmp_path: Path
+) -> None:
+    path = save_model(trained["torch"].model, "pytorch_full_model.pth", tmp_path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "pytorch_full_model.pth")
+    assert str(caught.value) == REFUSE_PICKLE
+    # Refused before touching the file system at all.
+    with pytest.raises(InputError) as caught:
+        load_model(tmp_path / "absent", "pytorch_full_model.pth")
+    assert str(caught.value) == REFUSE_PICKLE
+    assert load_model(path, "pytorch_full_model.pth", allow_pickle=True).training is False
+
+
+class _MakesMarker:
+    """Unpickling this calls os.mkdir(marker): harmless, but it is code running."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_state_dict_that_runs_code_is_refused_and_the_code_never_runs(tmp_path: Path) -> None:
+    import torch
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / "pytorch_model.pth"
+    torch.save({"1.weight": _MakesMarker(marker)}, path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "pytorch_model.pth")
+    assert str(caught.value) == (
+        "refusing to load pytorch_model.pth: it references the Python object posix.mkdir, "
+        "but a state_dict holds only tensors"
+    )
+    assert not marker.exists()
+    # The payload is real: an unsafe load would have run it.
+    torch.load(path, weights_only=False)
+    assert marker.is_dir()
+
+
+def test_whole_pickled_module_passed_off_as_state_dict_is_refused(
+    trained: dict[str, TrainResult], tmp_path: Path
+) -> None:
+    pickled = save_model(trained["torch"].model, "pytorch_full_model.pth", tmp_path / "a")
+    renamed = tmp_path / "pytorch_model.pth"
+    shutil.copyfile(pickled, renamed)
+    with pytest.raises(InputError) as caught:
+        load_model(renamed, "pytorch_model.pth")
+    assert str(caught.value) == (
+        "refusing to load pytorch_model.pth: it references the Python object "
+        "torch.nn.modules.container.Sequential, but a state_dict holds only tensors"
+    )
+
+
+@pytest.mark.parametrize("format_name", ["tensorflow_model.keras", "tensorflow_hdf5_model.h5"])
+def test_keras_lambda_layer_is_refused_by_safe_mode(format_name: str, tmp_path: Path) -> None:
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(8, 8)), keras.layers.Lambda(lambda x: x * 2)])
+    path = save_model(model, format_name, tmp_path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, format_name)
+    message = str(caught.value)
+    assert message.startswith(
+        f"refusing to load {format_name}: Keras safe mode blocked Python code in it ("
+    )
+    assert "`Lambda` layer" in message and "\n" not in message
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
+    import keras
+    import torch
+
+    torch_path = tmp_path / "pytorch_model.pth"
+    torch.save({"weight": torch.zeros(3)}, torch_path)
+    with pytest.raises(InputError) as caught:
+        load_model(torch_path, "pytorch_model.pth")
+    assert str(caught.value) == (
+        f"cannot load pytorch_model.pth from {torch_path}: it does not match architecture "
+        "'digits-cnn' (Error(s) in loading state_dict for Sequential: Missing key(s) in "
+        'state_dict: "1.weight", "1.bias", "5.weight", "5.bias".)'
+    )
+    dense = keras.Sequential([keras.Input(shape=(8, 8)), keras.layers.Dense(3)])
+    keras_path = save_model(dense, "tensorflow_hdf5.weights.h5", tmp_path)
+    with pytest.raises(InputError) as caught:
+        load_model(keras_path, "tensorflow_hdf5.weights.h5")
+    assert str(caught.value).startswith(
+        f"cannot load tensorflow_hdf5.weights.h5 from {keras_path}: "
+        "it does not match architecture 'digits-cnn' ("
+    )
+
+
+def test_state_dict_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    import torch
+
+    path = tmp_path / "pytorch_model.pth"
+    torch.save([torch.zeros(1)], path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "pytorch_model.pth")
+    assert str(caught.value) == (
+        f"cannot load pytorch_model.pth from {path}: expected a state_dict, got list"
+    )
+
+
+def test_unknown_architecture_is_refused(trained: dict[str, TrainResult], tmp_path: Path) -> None:
+    path = save_model(trained["torch"].model, "pytorch_model.pth", tmp_path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "pytorch_model.pth", architecture="resnet")
+    assert str(caught.value) == "unknown architecture 'resnet': choose one of digits-cnn"
+
+
+@pytest.mark.parametrize(
+    ("format_name", "reason"),
+    [
+        ("tensorflow_model.keras", "not a Keras archive (not a zip file)"),
+        ("tensorflow_hdf5_model.h5", "Unable to synchronously open file (file signature not found)"),
+        (
+            "tensorflow_hdf5.weights.h5",
+            "Unable to synchronously open file (file signature not found)",
+        ),
+        ("pytorch_model.pth", "not a weights-only file (Unsupported operand 110)"),
+        ("pytorch_full_model.pth", "invalid load key, 'n'."),
+        (
+            "pytorch_jitted_model.pt",
+            "PytorchStreamReader failed reading zip archive: failed finding central directory.",
+        ),
+    ],
+)
+def test_damaged_file_is_refused_in_one_line(
+    format_name: str, reason: str, tmp_path: Path
+) -> None:
+    path = tmp_path / format_name
+    path.write_bytes(b"not a model\n" * 8)
+    with pytest.raises(InputError) as caught:
+        load_model(path, format_name, allow_pickle=True)
+    assert str(caught.value) == f"cannot load {format_name} from {path}: {reason}"
+
+
+@pytest.mark.parametrize("format_name", SIX)
+def test_missing_file_is_refused(format_name: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        load_model(tmp_path / format_name, format_name, allow_pickle=True)
+    assert str(caught.value) == f"model file not found: {tmp_path / format_name}"
+
+
+def test_keras_file_without_its_suffix_is_refused(
+    trained: dict[str, TrainResult], tmp_path: Path
+) -> None:
+    saved = save_model(trained["tensorflow"].model, "tensorflow_model.keras", tmp_path)
+    renamed = saved.rename(tmp_path / "model.bin")
+    with pytest.raises(InputError) as caught:
+        load_model(renamed, "tensorflow_model.keras")
+    assert str(caught.value) == (
+        f"cannot load tensorflow_model.keras from {renamed}: "
+        "Keras needs the file name to end in '.keras'"
+    )
