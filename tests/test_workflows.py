@@ -240,7 +240,7 @@ SHA256SUM_LINES = re.compile(r"(?:[0-9a-f]{64}  [^\n\\]+\n)+")
 
 
 def test_the_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "deploy.yml", "train.yml"]
+    assert {"ci.yml", "deploy.yml", "train.yml"} <= {p.name for p in WORKFLOWS}
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
