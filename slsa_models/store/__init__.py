@@ -1,0 +1,75 @@
+"""The artifact store: content-addressed, write-once objects plus compare-and-swap pointers.
+
+``open_store("s3://bucket/prefix")`` or ``open_store("file:///abs/dir")`` (a plain
+local path works too). boto3 is imported only when an S3 store is opened.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from slsa_models.errors import InputError
+from slsa_models.store.base import (
+    SMALL_OBJECT_LIMIT,
+    ArtifactStore,
+    MissingObjectError,
+    StoredObject,
+)
+from slsa_models.store.file import FileStore
+
+__all__ = [
+    "SMALL_OBJECT_LIMIT",
+    "ArtifactStore",
+    "FileStore",
+    "MissingObjectError",
+    "StoredObject",
+    "open_store",
+]
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def open_store(
+    uri: str,
+    *,
+    endpoint_url: str | None = None,
+    path_style: bool | None = None,
+    multipart_threshold: int | None = None,
+    part_size: int | None = None,
+) -> ArtifactStore:
+    """Open ``s3://bucket[/prefix]``, ``file:///abs/dir`` or a plain local directory path.
+
+    ``endpoint_url``, ``path_style``, ``multipart_threshold`` and ``part_size``
+    apply to S3 only. Opening makes no request; errors surface on first use.
+    """
+    if not isinstance(uri, str) or not uri.strip():
+        raise InputError(f"empty store URI {uri!r}: use s3://bucket/prefix or file:///path")
+    scheme_match = _SCHEME.match(uri)
+    if scheme_match is None:
+        return FileStore(Path(uri).expanduser().absolute())
+    scheme = scheme_match.group(1).lower()
+    parts = urlsplit(uri)
+    if scheme == "s3" and uri[3:5] == "//":
+        if parts.query or parts.fragment:
+            raise InputError(f"store URI {uri!r} cannot have a query or fragment")
+        if not parts.netloc:
+            raise InputError(f"store URI {uri!r} names no bucket: use s3://bucket/prefix")
+        from slsa_models.store.s3 import S3Store
+
+        options = {
+            name: value
+            for name, value in (("multipart_threshold", multipart_threshold), ("part_size", part_size))
+            if value is not None
+        }
+        return S3Store(
+            parts.netloc, parts.path, endpoint_url=endpoint_url, path_style=path_style, **options
+        )
+    if scheme == "file":
+        if uri[5:7] != "//" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise InputError(f"file store URI {uri!r} must be file:///absolute/path")
+        if parts.query or parts.fragment:
+            raise InputError(f"store URI {uri!r} cannot have a query or fragment")
+        return FileStore(Path(unquote(parts.path)))
+    raise InputError(f"unsupported store URI {uri!r}: use s3://bucket/prefix or file:///path")

@@ -1,0 +1,133 @@
+"""Key layout of the artifact store, the same under an S3 prefix and a local directory.
+
+    models/<model>/sha256-<hex>/<file>                 model bytes, write-once
+    models/<model>/sha256-<hex>/<file>.intoto.jsonl    their provenance
+    deployments/<model>/current.json                   what is deployed (compare-and-swap)
+    deployments/<model>/history/<when>-<outcome>-...   one record per decision, append-only
+
+Keys are plain relative paths. A key component never starts with '.', which
+leaves dot-names free for the file backend's temp, lock and sidecar files.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timezone
+
+from slsa_models.digest import normalize_sha256
+from slsa_models.errors import InputError
+
+PROVENANCE_SUFFIX = ".intoto.jsonl"
+MAX_KEY_LENGTH = 1024
+
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_COMPONENT = re.compile(r"[A-Za-z0-9_+=@,~-][A-Za-z0-9._+=@,~-]{0,254}")
+_OUTCOME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_MODEL_KEY = re.compile(r"models/([^/]+)/sha256-([0-9a-f]{64})/([^/]+)")
+
+
+def validate_model_name(name: str) -> str:
+    """Return ``name`` if it is a usable model name, else raise InputError."""
+    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
+        raise InputError(
+            f"invalid model name {name!r}: use 1-128 letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit"
+        )
+    return name
+
+
+def validate_file_name(name: str) -> str:
+    """Return ``name`` if it can be the last component of a key, else raise InputError."""
+    if not isinstance(name, str) or not _COMPONENT.fullmatch(name):
+        raise InputError(
+            f"invalid file name {name!r}: use letters, digits and '._+=@,~-',"
+            " no '/', not starting with '.'"
+        )
+    return name
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a relative store key of valid components, else raise InputError."""
+    if not isinstance(key, str) or not key:
+        raise InputError(f"invalid store key {key!r}: it is empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InputError(f"invalid store key {key[:40]!r}...: longer than {MAX_KEY_LENGTH} characters")
+    for part in key.split("/"):
+        if not _COMPONENT.fullmatch(part):
+            raise InputError(
+                f"invalid store key {key!r}: component {part!r} must be letters, digits"
+                " and '._+=@,~-', not empty and not starting with '.'"
+            )
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """A listing prefix: '' or a key whose last component may be partial or empty."""
+    if not isinstance(prefix, str):
+        raise InputError(f"invalid store prefix {prefix!r}: not a string")
+    if prefix:
+        head, slash, last = prefix.rpartition("/")
+        parts = (head.split("/") if slash else []) + ([last] if last else [])
+        for part in parts:
+            if not _COMPONENT.fullmatch(part):
+                raise InputError(
+                    f"invalid store prefix {prefix!r}: component {part!r} must be letters, digits"
+                    " and '._+=@,~-', not empty and not starting with '.'"
+                )
+    return prefix
+
+
+def model_prefix(model_name: str) -> str:
+    """``models/<model>/``: every stored version of one model."""
+    return f"models/{validate_model_name(model_name)}/"
+
+
+def model_key(model_name: str, sha256_hex: str, file_name: str) -> str:
+    """``models/<model>/sha256-<hex>/<file>``; accepts ``sha256:HEX`` or ``HEX``."""
+    return (
+        f"{model_prefix(model_name)}sha256-{normalize_sha256(sha256_hex)}/"
+        f"{validate_file_name(file_name)}"
+    )
+
+
+def provenance_key(model_key: str) -> str:
+    """Where the provenance of a model object lives: the generator's own file name."""
+    parse_model_key(model_key)
+    return model_key + PROVENANCE_SUFFIX
+
+
+def parse_model_key(key: str) -> tuple[str, str, str]:
+    """Split a model key into (model name, sha256 hex, file name)."""
+    match = _MODEL_KEY.fullmatch(key) if isinstance(key, str) else None
+    if match is None:
+        raise InputError(f"not a model key: {key!r} (expected models/<model>/sha256-<hex>/<file>)")
+    model, hex_digest, file_name = match.groups()
+    return validate_model_name(model), hex_digest, validate_file_name(file_name)
+
+
+def current_key(model_name: str) -> str:
+    """``deployments/<model>/current.json``: the deployed model, replaced by compare-and-swap."""
+    return f"deployments/{validate_model_name(model_name)}/current.json"
+
+
+def history_prefix(model_name: str) -> str:
+    """``deployments/<model>/history/``: append-only decision records."""
+    return f"deployments/{validate_model_name(model_name)}/history/"
+
+
+def history_key(model_name: str, when: datetime, outcome: str, sha256_hex: str) -> str:
+    """A unique history key that sorts by time.
+
+    ``<prefix><YYYYmmddTHHMMSS.ffffffZ>-<outcome>-<12 hex of digest>-<8 random hex>.json``.
+    ``when`` must be timezone-aware; it is written in UTC.
+    """
+    if not isinstance(when, datetime) or when.utcoffset() is None:
+        raise InputError(f"history time must be a timezone-aware datetime, got {when!r}")
+    if not isinstance(outcome, str) or not _OUTCOME.fullmatch(outcome):
+        raise InputError(
+            f"invalid history outcome {outcome!r}: use 1-32 lowercase letters, digits, '_' or '-'"
+        )
+    stamp = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    short = normalize_sha256(sha256_hex)[:12]
+    return f"{history_prefix(model_name)}{stamp}-{outcome}-{short}-{secrets.token_hex(4)}.json"

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real S3 server (moto, over HTTP on 127.0.0.1) and fresh stores.
+
+- ``s3_server`` (session): endpoint URL of a ThreadedMotoServer on a free port;
+  dummy AWS credentials and region are set for the whole session, the EC2
+  metadata lookup is off and no ~/.aws file is read.
+- ``s3_client`` (session): a boto3 S3 client for that server, to inspect or arrange.
+- ``s3_store_uri``: ``s3://<fresh bucket>/prefix`` with AWS_ENDPOINT_URL pointing
+  at the server for this test.
+- ``s3_versioned_store_uri``: the same with bucket versioning enabled.
+- ``file_store_uri``: ``file:///<tmp>/store`` (an existing, empty directory).
+- ``store_uri``: parametrized over both, for tests whose behaviour is shared.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_SESSION_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+_SESSION_UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start moto's S3 server on 127.0.0.1; yield its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    aws_home = tmp_path_factory.mktemp("aws-home")
+    patch = pytest.MonkeyPatch()
+    for name, value in _SESSION_ENV.items():
+        patch.setenv(name, value)
+    for name in _SESSION_UNSET:
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_CONFIG_FILE", str(aws_home / "config"))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_home / "credentials"))
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        patch.undo()
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_server: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+
+
+def _fresh_bucket(s3_client: Any) -> str:
+    bucket = f"test-{uuid.uuid4().hex[:20]}"
+    s3_client.create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture
+def s3_store_uri(s3_server: str, s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``s3://<new bucket>/prefix``; AWS_ENDPOINT_URL points at the moto server."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    return f"s3://{_fresh_bucket(s3_client)}/prefix"
+
+
+@pytest.fixture
+def s3_versioned_store_uri(s3_server: str, s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Like ``s3_store_uri``, in a bucket with versioning enabled."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    bucket = _fresh_bucket(s3_client)
+    s3_client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return f"s3://{bucket}/prefix"
+
+
+@pytest.fixture
+def file_store_uri(tmp_path: Path) -> str:
+    """``file:///<tmp>/store``, an empty directory."""
+    root = tmp_path / "store"
+    root.mkdir()
+    return root.as_uri()
+
+
+@pytest.fixture(params=["file", "s3"])
+def store_uri(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn: a file store, then an S3 store on moto."""
+    return request.getfixturevalue(f"{request.param}_store_uri")
