@@ -17,6 +17,7 @@ from slsa_models.store.base import (
     MissingObjectError,
     StoredObject,
 )
+from slsa_models.store import layout
 from slsa_models.store.file import FileStore
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "FileStore",
     "MissingObjectError",
     "StoredObject",
+    "layout",
     "open_store",
 ]
 

@@ -213,6 +213,7 @@ class S3Store(ArtifactStore):
             whole = hashlib.sha256()
             source.seek(0)
             while chunk := source.read(part_size):
+                # one part in memory at a time: ``del chunk`` below frees it before the next read
                 whole.update(chunk)
                 checksum = _b64(hashlib.sha256(chunk).digest())
                 number = len(parts) + 1
@@ -228,6 +229,7 @@ class S3Store(ArtifactStore):
                 parts.append({"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum})
                 if on_progress is not None:
                     on_progress(len(chunk))
+                del chunk
             check_sha256(path, digest, whole.hexdigest(), changed_hint=True)
             try:
                 return self.client.complete_multipart_upload(
