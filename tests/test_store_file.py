@@ -6,7 +6,6 @@ The S3 runs go to moto's real HTTP server on 127.0.0.1 (see conftest.py).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
