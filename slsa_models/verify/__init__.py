@@ -1,0 +1,35 @@
+"""Verify artifacts against SLSA provenance, offline, like slsa-verifier.
+
+    from slsa_models.verify import Artifact, Policy, verify_artifacts
+
+    report = verify_artifacts(
+        Path("model.keras.intoto.jsonl"),
+        [Artifact.from_path("model.keras")],
+        Policy(source_uri="github.com/acme/models", source_branch="main"),
+    )
+    report.raise_for_failure()
+
+Cryptography (certificate chain, SCT, Rekor proofs, DSSE signature) is
+sigstore-python's; this package adds the SLSA policy checks and the report.
+"""
+
+from slsa_models.errors import ProvenanceError, VerificationFailed
+from slsa_models.verify.api import verify_artifacts, verify_loaded
+from slsa_models.verify.artifact import Artifact
+from slsa_models.verify.bundle import LoadedProvenance, load_provenance
+from slsa_models.verify.policy import Policy
+from slsa_models.verify.report import ArtifactResult, Check, Report
+
+__all__ = [
+    "Artifact",
+    "ArtifactResult",
+    "Check",
+    "LoadedProvenance",
+    "Policy",
+    "ProvenanceError",
+    "Report",
+    "VerificationFailed",
+    "load_provenance",
+    "verify_artifacts",
+    "verify_loaded",
+]

@@ -1,0 +1,218 @@
+"""Read a provenance file (bounded), parse it and say what kind it is.
+
+Kinds:
+
+- ``sigstore-bundle``: a Sigstore bundle with a Fulcio certificate and a
+  Rekor entry (slsa-github-generator v2.1.0+, GitHub artifact attestations);
+- ``legacy-dsse``: a bare DSSE envelope with a ``cert`` next to the signature
+  (slsa-github-generator v1.x and v2.0.0), which carries no log proof;
+- ``key-signed``: signed with a plain key (a bundle with ``publicKey``
+  material, or a DSSE envelope without a certificate).
+
+Anything that cannot be used at all raises ProvenanceError with one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slsa_models.errors import ProvenanceError
+
+MAX_PROVENANCE_BYTES = 16 * 1024 * 1024
+
+KIND_SIGSTORE = "sigstore-bundle"
+KIND_LEGACY_DSSE = "legacy-dsse"
+KIND_KEY_SIGNED = "key-signed"
+
+BUNDLE_MEDIA_PREFIX = "application/vnd.dev.sigstore.bundle"
+SUPPORTED_BUNDLE_MEDIA_TYPES = frozenset({
+    "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+})
+
+
+@dataclass(frozen=True)
+class LoadedProvenance:
+    """A parsed provenance file. ``bundle`` is sigstore-python's Bundle for
+    the ``sigstore-bundle`` kind, else None."""
+
+    label: str  # the path, or "provenance" for bytes; used in messages
+    raw: bytes
+    sha256: str
+    kind: str
+    bundle: Any = None
+    parsed: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The file as JSON (parsed on demand: the common path never needs it)."""
+        return self.parsed if self.parsed is not None else parse_document(self.label, self.raw)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse whitespace so a library's multi-line message fits our one-line rule."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def read_provenance(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes, refusing more than MAX_PROVENANCE_BYTES without reading them."""
+    label = os.fspath(path)
+    limit_mib = MAX_PROVENANCE_BYTES // (1024 * 1024)
+    try:
+        with open(path, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > MAX_PROVENANCE_BYTES:
+                raise ProvenanceError(
+                    f"{label}: {info.st_size / 2**20:.1f} MiB is larger than the {limit_mib} MiB "
+                    "limit for a provenance file; is this the artifact instead of its .intoto.jsonl?"
+                )
+            if stat.S_ISREG(info.st_mode):
+                # Ask for what the file holds (plus one byte to notice growth): asking
+                # for the cap would allocate 16 MiB for a 24 KiB file.
+                data = stream.read(info.st_size + 1)
+                if len(data) > info.st_size:
+                    data += stream.read(MAX_PROVENANCE_BYTES + 1 - len(data))
+            else:
+                data = stream.read(MAX_PROVENANCE_BYTES + 1)
+    except FileNotFoundError:
+        raise ProvenanceError(f"{label}: no such provenance file") from None
+    except IsADirectoryError:
+        raise ProvenanceError(f"{label}: is a directory, not a provenance file") from None
+    except PermissionError:
+        raise ProvenanceError(f"{label}: permission denied reading the provenance file") from None
+    except OSError as error:
+        raise ProvenanceError(f"{label}: cannot read the provenance file: {error.strerror}") from None
+    if len(data) > MAX_PROVENANCE_BYTES:
+        raise ProvenanceError(
+            f"{label}: more than the {limit_mib} MiB limit for a provenance file; "
+            "is this the artifact instead of its .intoto.jsonl?"
+        )
+    return data
+
+
+def parse_document(label: str, raw: bytes) -> dict[str, Any]:
+    """The single JSON object in ``raw``; pretty-printed JSON is fine, several lines of JSON are not."""
+    if not raw.strip():
+        raise ProvenanceError(f"{label}: empty file; expected a Sigstore bundle (.intoto.jsonl)")
+    try:
+        document = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ProvenanceError(f"{label}: not UTF-8 text; expected a JSON Sigstore bundle") from None
+    except json.JSONDecodeError as error:
+        raise ProvenanceError(_describe_json_error(label, raw, error)) from None
+    if not isinstance(document, dict):
+        raise ProvenanceError(
+            f"{label}: a JSON {type(document).__name__}, not a Sigstore bundle object"
+        )
+    return document
+
+
+def _describe_json_error(label: str, raw: bytes, error: json.JSONDecodeError) -> str:
+    if error.msg == "Extra data":
+        lines = [line for line in raw.splitlines() if line.strip()]
+        if len(lines) > 1:
+            return (
+                f"{label}: {len(lines)} lines of JSON; expected exactly one provenance bundle "
+                "in the file (split it, one bundle per file)"
+            )
+    if error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated string"):
+        return f"{label}: truncated JSON (the file ends after {len(raw)} bytes); it is incomplete"
+    return (
+        f"{label}: not JSON ({error.msg} at line {error.lineno} column {error.colno}); "
+        "expected a Sigstore bundle (.intoto.jsonl)"
+    )
+
+
+def classify(label: str, document: dict[str, Any]) -> str:
+    """The kind of provenance, or ProvenanceError for anything else."""
+    media_type = document.get("mediaType")
+    if media_type is not None:
+        return _classify_bundle(label, document, media_type)
+    if {"payloadType", "payload", "signatures"} <= document.keys():
+        signatures = document["signatures"]
+        if not isinstance(signatures, list) or not signatures:
+            raise ProvenanceError(f"{label}: DSSE envelope without signatures")
+        if any(isinstance(sig, dict) and sig.get("cert") for sig in signatures):
+            return KIND_LEGACY_DSSE
+        return KIND_KEY_SIGNED
+    raise ProvenanceError(
+        f"{label}: neither a Sigstore bundle (no mediaType) nor a DSSE envelope; "
+        "expected the .intoto.jsonl file the SLSA generator wrote"
+    )
+
+
+def _classify_bundle(label: str, document: dict[str, Any], media_type: object) -> str:
+    if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_MEDIA_PREFIX):
+        raise ProvenanceError(
+            f"{label}: media type {media_type!r} is not a Sigstore bundle; "
+            f"expected {sorted(SUPPORTED_BUNDLE_MEDIA_TYPES)[-1]!r}"
+        )
+    if media_type not in SUPPORTED_BUNDLE_MEDIA_TYPES:
+        raise ProvenanceError(
+            f"{label}: unsupported Sigstore bundle media type {media_type!r}; "
+            "supported: bundle versions 0.1 to 0.3"
+        )
+    if "dsseEnvelope" not in document:
+        raise ProvenanceError(
+            f"{label}: the bundle signs a blob (messageSignature), not a DSSE provenance envelope"
+        )
+    material = document.get("verificationMaterial")
+    if isinstance(material, dict) and "publicKey" in material:
+        return KIND_KEY_SIGNED
+    return KIND_SIGSTORE
+
+
+def _load_sigstore_bundle(label: str, raw: bytes) -> Any:
+    from sigstore.models import Bundle  # heavy; only when a bundle is actually loaded
+
+    try:
+        return Bundle.from_json(raw)
+    except Exception as error:  # sigstore raises InvalidBundle, ValueError, TypeError...
+        raise ProvenanceError(f"{label}: not a valid Sigstore bundle: {one_line(error)}") from None
+
+
+def _fast_bundle(raw: bytes) -> Any:
+    """The common case in a single parse: a DSSE bundle sigstore-python accepts.
+
+    sigstore-python accepts exactly the bundle media types listed above, and
+    key-signed bundles fail its certificate requirement, so a success here is
+    the ``sigstore-bundle`` kind. Anything else (None) takes the slow path,
+    which parses with ``json`` to say precisely what is wrong.
+    """
+    if b'"dsseEnvelope"' not in raw:
+        return None
+    from sigstore.models import Bundle
+
+    try:
+        return Bundle.from_json(raw)
+    except Exception:
+        return None
+
+
+def load_provenance(source: str | os.PathLike[str] | bytes) -> LoadedProvenance:
+    """Read (bounded), parse and classify a provenance file or its bytes."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        label, raw = "provenance", bytes(source)
+        if len(raw) > MAX_PROVENANCE_BYTES:
+            raise ProvenanceError(
+                f"{label}: more than the {MAX_PROVENANCE_BYTES // 2**20} MiB limit for a provenance file"
+            )
+    else:
+        label, raw = os.fspath(source), read_provenance(Path(source))
+    digest = hashlib.sha256(raw).hexdigest()
+    bundle = _fast_bundle(raw)
+    if bundle is not None:
+        return LoadedProvenance(label, raw, digest, KIND_SIGSTORE, bundle)
+    document = parse_document(label, raw)
+    kind = classify(label, document)
+    bundle = _load_sigstore_bundle(label, raw) if kind == KIND_SIGSTORE else None
+    return LoadedProvenance(label, raw, digest, kind, bundle, document)

@@ -1,0 +1,110 @@
+"""What the verifier must see: source repository, ref, builder, workflow inputs.
+
+``Policy`` validates its values when built, so a typo surfaces as an
+InputError (exit 2) before any file is read. New fields (public keys for
+key-signed provenance, expiry, policy files) are added with defaults, so
+existing callers keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from slsa_models.errors import InputError
+from slsa_models.verify import semver
+
+GITHUB_GIT_PREFIX = "git+https://github.com/"
+
+
+def normalize_source_uri(value: str) -> str:
+    """``github.com/o/r``, ``https://github.com/o/r`` and ``git+https://github.com/o/r``
+    all become ``git+https://github.com/o/r`` (slsa-verifier's form)."""
+    uri = value.strip()
+    if not uri.startswith("git+"):
+        uri = "git+" + uri if "://" in uri else "git+https://" + uri
+    repo = uri[len(GITHUB_GIT_PREFIX):].rstrip("/") if uri.startswith(GITHUB_GIT_PREFIX) else ""
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(parts) or "@" in repo:
+        raise InputError(
+            f"source URI {value!r} is not a GitHub repository; "
+            "expected github.com/OWNER/REPO (or https://github.com/OWNER/REPO)"
+        )
+    return GITHUB_GIT_PREFIX + repo
+
+
+@dataclass(frozen=True)
+class BuilderID:
+    """A builder id split as slsa-verifier does: ``name[@version]``."""
+
+    name: str
+    version: str = ""
+
+    @classmethod
+    def parse(cls, value: str, *, need_version: bool = False) -> BuilderID:
+        parts = value.split("@")
+        if len(parts) == 2 and parts[1]:
+            return cls(parts[0], parts[1])
+        if len(parts) == 1 and not need_version and parts[0]:
+            return cls(parts[0])
+        raise InputError(
+            f"builder id {value!r} is malformed; expected NAME, NAME@vX.Y.Z or NAME@refs/tags/vX.Y.Z"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+    def accepts(self, actual: BuilderID) -> bool:
+        """Loose match (slsa-verifier's ``MatchesLoose``): same name; a version,
+        when given, equals the actual ref as is or as ``refs/tags/<version>``."""
+        if self.name != actual.name:
+            return False
+        return not self.version or actual.version in (self.version, "refs/tags/" + self.version)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Expectations about the provenance. ``None`` means "do not check" except
+    for ``source_uri``, which Sigstore-signed provenance always needs."""
+
+    source_uri: str | None = None
+    source_tag: str | None = None
+    source_versioned_tag: str | None = None
+    source_branch: str | None = None
+    builder_id: str | None = None
+    build_workflow_inputs: Mapping[str, str] = field(default_factory=dict)
+    trusted_root: Path | None = None  # a Sigstore TrustedRoot JSON; default: public-good, offline
+
+    def __post_init__(self) -> None:
+        if self.source_uri is not None:
+            normalize_source_uri(self.source_uri)
+        if self.source_tag is not None and self.source_versioned_tag is not None:
+            raise InputError("give --source-tag or --source-versioned-tag, not both")
+        if self.source_versioned_tag is not None and not semver.is_valid(self.source_versioned_tag):
+            raise InputError(
+                f"source versioned tag {self.source_versioned_tag!r} is not a semantic version; "
+                "expected vMAJOR, vMAJOR.MINOR or vMAJOR.MINOR.PATCH"
+            )
+        for option, value in (("source tag", self.source_tag), ("source branch", self.source_branch)):
+            if value is not None and not value.strip():
+                raise InputError(f"{option} is empty")
+        if self.builder_id is not None:
+            BuilderID.parse(self.builder_id)
+        for key, value in self.build_workflow_inputs.items():
+            if not isinstance(key, str) or not key or not isinstance(value, str):
+                raise InputError(f"workflow input {key!r}: expected a non-empty name and a string value")
+        object.__setattr__(
+            self, "build_workflow_inputs", MappingProxyType(dict(self.build_workflow_inputs))
+        )
+        if self.trusted_root is not None:
+            object.__setattr__(self, "trusted_root", Path(self.trusted_root))
+
+    @property
+    def normalized_source_uri(self) -> str | None:
+        return None if self.source_uri is None else normalize_source_uri(self.source_uri)
+
+    @property
+    def expected_builder(self) -> BuilderID | None:
+        return None if self.builder_id is None else BuilderID.parse(self.builder_id)

@@ -1,0 +1,104 @@
+"""The verification report: every check with its expected and actual value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slsa_models.errors import VerificationFailed
+
+SUBJECT_DIGEST = "subject-digest"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check. ``name`` is stable: users and tests match on it."""
+
+    name: str
+    passed: bool
+    expected: str
+    actual: str
+    detail: str = ""
+    artifact: str | None = None  # set on checks about one artifact (subject-digest)
+
+    @property
+    def message(self) -> str:
+        """One line naming the check, what was expected and what was found."""
+        text = f"{self.name}: expected {self.expected}, got {self.actual}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "expected": self.expected,
+            "actual": self.actual,
+            "detail": self.detail,
+            **({"artifact": self.artifact} if self.artifact is not None else {}),
+        }
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    """The verdict for one artifact: its digest matched a subject and every shared check passed."""
+
+    name: str
+    sha256: str
+    passed: bool
+    subject: str | None = None  # the matching subject's name in the provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "passed": self.passed,
+                "subject": self.subject}
+
+
+@dataclass
+class Report:
+    """What was verified, and whether every check passed.
+
+    ``builder_id``, ``source_uri`` and ``commit`` are set only once the
+    signature and certificate verified; before that nothing in the file is
+    trustworthy. ``payload`` holds the verified in-toto statement bytes
+    (for ``--print-provenance``); it is left out of ``to_dict``.
+    """
+
+    passed: bool
+    checks: list[Check]
+    artifacts: list[ArtifactResult]
+    builder_id: str | None
+    source_uri: str | None
+    commit: str | None
+    provenance_sha256: str
+    kind: str
+    payload: bytes | None = field(default=None, repr=False, compare=False)
+
+    def failed_checks(self) -> list[Check]:
+        return [check for check in self.checks if not check.passed]
+
+    def first_failure(self, artifact: str | None = None) -> Check | None:
+        """The first failed check, in check order; with ``artifact``, ignoring
+        the checks about other artifacts."""
+        for check in self.failed_checks():
+            if artifact is None or check.artifact in (None, artifact):
+                return check
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "kind": self.kind,
+            "builder_id": self.builder_id,
+            "source_uri": self.source_uri,
+            "commit": self.commit,
+            "provenance_sha256": self.provenance_sha256,
+            "artifacts": [artifact.to_dict() for artifact in self.artifacts],
+            "checks": [check.to_dict() for check in self.checks],
+        }
+
+    def raise_for_failure(self) -> None:
+        """Raise VerificationFailed naming the first failed check; do nothing on a pass."""
+        if self.passed:
+            return
+        first = self.first_failure()
+        reason = first.message if first else "no artifact passed"
+        raise VerificationFailed(f"SLSA verification failed: {reason}", report=self)
