@@ -31,6 +31,7 @@ KIND_LEGACY_DSSE = "legacy-dsse"
 KIND_KEY_SIGNED = "key-signed"
 
 BUNDLE_MEDIA_PREFIX = "application/vnd.dev.sigstore.bundle"
+CURRENT_BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 SUPPORTED_BUNDLE_MEDIA_TYPES = frozenset({
     "application/vnd.dev.sigstore.bundle+json;version=0.1",
     "application/vnd.dev.sigstore.bundle+json;version=0.2",
@@ -154,7 +155,7 @@ def _classify_bundle(label: str, document: dict[str, Any], media_type: object) -
     if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_MEDIA_PREFIX):
         raise ProvenanceError(
             f"{label}: media type {media_type!r} is not a Sigstore bundle; "
-            f"expected {sorted(SUPPORTED_BUNDLE_MEDIA_TYPES)[-1]!r}"
+            f"expected {CURRENT_BUNDLE_MEDIA_TYPE!r}"
         )
     if media_type not in SUPPORTED_BUNDLE_MEDIA_TYPES:
         raise ProvenanceError(
@@ -177,7 +178,24 @@ def _load_sigstore_bundle(label: str, raw: bytes) -> Any:
     try:
         return Bundle.from_json(raw)
     except Exception as error:  # sigstore raises InvalidBundle, ValueError, TypeError...
-        raise ProvenanceError(f"{label}: not a valid Sigstore bundle: {one_line(error)}") from None
+        raise ProvenanceError(
+            f"{label}: not a valid Sigstore bundle: {_describe_bundle_error(error)}"
+        ) from None
+
+
+def _describe_bundle_error(error: BaseException) -> str:
+    """sigstore-python's reason; for a schema error, the first field and what is wrong
+    with it (pydantic's full text embeds the whole input)."""
+    from pydantic import ValidationError
+
+    for candidate in (error, error.__cause__, error.__context__):
+        if isinstance(candidate, ValidationError):
+            problems = candidate.errors()
+            first = problems[0]
+            where = ".".join(str(part) for part in first["loc"]) or "bundle"
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            return one_line(f"{where}: {first['msg']}{more}", limit=200)
+    return one_line(str(error), limit=200)
 
 
 def _fast_bundle(raw: bytes) -> Any:

@@ -180,6 +180,13 @@ def _passed_actual(name: str, loaded: LoadedProvenance, policy: _IssuerPolicy) -
     return "valid"
 
 
+def _crypto_checks(issuer: str) -> tuple[tuple[str, str], ...]:
+    if issuer == GITHUB_ACTIONS_ISSUER:
+        return CRYPTO_CHECKS
+    return tuple((name, issuer if name == CERTIFICATE_ISSUER else expected)
+                 for name, expected in CRYPTO_CHECKS)
+
+
 def verify_bundle(
     loaded: LoadedProvenance,
     trusted_root: Path | None = None,
@@ -198,7 +205,7 @@ def verify_bundle(
     except Exception as error:  # VerificationError, and anything a hostile bundle provokes
         failed = _failed_step(error, policy)
         checks = []
-        for name, expected in CRYPTO_CHECKS:
+        for name, expected in _crypto_checks(issuer):
             if name == failed:
                 actual = (policy.actual or "none") if name == CERTIFICATE_ISSUER else "invalid"
                 checks.append(Check(name, False, expected, actual, one_line(error)))
@@ -207,6 +214,6 @@ def verify_bundle(
         return SignatureResult(checks)
     checks = [
         Check(name, True, expected, _passed_actual(name, loaded, policy))
-        for name, expected in CRYPTO_CHECKS
+        for name, expected in _crypto_checks(issuer)
     ]
     return SignatureResult(checks, payload_type, payload)
