@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "slsa_models.commands.verify_artifact",
         "verify artifacts against SLSA provenance (a drop-in for slsa-verifier)",
     ),
+    "publish": (
+        "slsa_models.commands.publish",
+        "put a model file and its provenance into the store at their content-addressed keys",
+    ),
     "keygen": ("slsa_models.commands.keygen", "write an ECDSA P-256 key pair for the local builder"),
     "attest": ("slsa_models.commands.attest", "sign SLSA v1 provenance for artifacts with a key"),
 }

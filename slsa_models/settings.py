@@ -18,5 +18,10 @@ def state_dir() -> Path:
 
 
 def default_store_uri() -> str:
-    """``SLSA_MODELS_STORE`` or a file store under the state directory."""
-    return os.environ.get("SLSA_MODELS_STORE") or (state_dir() / "store").as_uri()
+    """``SLSA_MODELS_STORE``, else a file store under the state directory (created here)."""
+    configured = os.environ.get("SLSA_MODELS_STORE")
+    if configured:
+        return configured
+    local = state_dir() / "store"
+    local.mkdir(parents=True, exist_ok=True)
+    return local.as_uri()

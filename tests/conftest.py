@@ -101,3 +101,21 @@ def file_store_uri(tmp_path: Path) -> str:
 def store_uri(request: pytest.FixtureRequest) -> str:
     """Each backend in turn: a file store, then an S3 store on moto."""
     return request.getfixturevalue(f"{request.param}_store_uri")
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """A real, temporary Prefect API server (SQLite) for the whole session; yields its URL.
+
+    Flows called in-process report to it, as they would to a user's server.
+    """
+    import os
+
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # no heartbeat in tests
+        with prefect_test_harness(server_startup_timeout=90):
+            yield PREFECT_API_URL.value()

@@ -1,0 +1,36 @@
+"""Put a model and its provenance at their content-addressed, write-once keys.
+
+The train flow's store step, the local builder and ``slsa-models publish`` (the
+GitHub workflow's publish job) all go through here, so the layout has one owner.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from slsa_models.digest import sha256_file
+from slsa_models.store import ArtifactStore, StoredObject, layout
+
+
+def publish_model(
+    store: ArtifactStore,
+    model_name: str,
+    path: str | os.PathLike[str],
+    *,
+    sha256: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> StoredObject:
+    """Store a model file at ``models/<model>/sha256-<hex>/<file name>``; identical bytes are a no-op."""
+    path = Path(path)
+    digest = sha256 or sha256_file(path)
+    key = layout.model_key(model_name, digest, path.name)
+    return store.put_file(key, path, sha256=digest, on_progress=on_progress)
+
+
+def publish_provenance(
+    store: ArtifactStore, model_key: str, provenance_path: str | os.PathLike[str]
+) -> StoredObject:
+    """Store provenance next to its model as ``<model file>.intoto.jsonl``."""
+    return store.put_file(layout.provenance_key(model_key), Path(provenance_path))

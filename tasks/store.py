@@ -1,0 +1,26 @@
+"""Store steps: check the store up front, then put the model at its write-once key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from slsa_models.publishing import publish_model
+from slsa_models.store import StoredObject, layout, open_store
+from tasks.policy import IN_MEMORY, STORE_IO
+
+
+@task(name="check-store", **IN_MEMORY)
+def check_store(store_uri: str, model_name: str) -> str:
+    """One listing request: a bad URI, endpoint, bucket or credential fails before training."""
+    store = open_store(store_uri)
+    store.list_objects(layout.model_prefix(model_name))
+    return store.uri
+
+
+@task(name="store-model", **STORE_IO)
+def store_model(store_uri: str, model_name: str, path: Path, sha256: str) -> StoredObject:
+    stored = publish_model(open_store(store_uri), model_name, path, sha256=sha256)
+    print(f"stored {stored.uri}")
+    return stored
