@@ -171,7 +171,17 @@ def run(args: argparse.Namespace) -> int:
     report = verify_loaded(provenance, _artifacts(args), policy)
     print_outcome(report)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        _write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
     elif args.print_provenance and report.passed and report.payload is not None:
-        sys.stdout.write(report.payload.decode("utf-8", errors="replace") + "\n")
+        _write_stdout(report.payload.decode("utf-8", errors="replace") + "\n")
     return 0 if report.passed else 1
+
+
+def _write_stdout(text: str) -> None:
+    """Write to stdout; a reader that went away (``| head``) is not an error of ours."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet

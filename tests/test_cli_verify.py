@@ -1,0 +1,203 @@
+"""`slsa-models verify-artifact`: slsa-verifier's flags, lines and exit codes, plus --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from slsa_models.cli import main
+from slsa_models.commands.verify_artifact import parse_workflow_inputs
+from slsa_models.errors import InputError
+
+VECTORS = Path(__file__).parent / "vectors"
+BINARY = str(VECTORS / "binary-linux-amd64")
+SHA256 = "376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706caa"
+SOURCE = "github.com/slsa-framework/example-package"
+BUILDER = ("https://github.com/slsa-framework/slsa-github-generator/.github/workflows/"
+           "generator_generic_slsa3.yml@refs/tags/v2.1.0")
+COMMIT = "4d329c75e7ec1725f7c9ce917a8799d408d06be3"
+VERIFIED = f'Verified build using builder "{BUILDER}" at commit {COMMIT}\n'
+
+
+def provenance(name: str) -> str:
+    return str(VECTORS / f"binary-linux-amd64-{name}.intoto.jsonl")
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str, vector: str = "push-v14"
+        ) -> tuple[int, str, str]:
+    code = main(["verify-artifact", *args, "--provenance-path", provenance(vector)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_pass_prints_slsa_verifiers_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, BINARY, "--source-uri", SOURCE, "--source-tag", "v14")
+    assert code == 0
+    assert out == ""
+    assert err == (f"{VERIFIED}Verifying artifact {BINARY}: PASSED\n\n"
+                   "PASSED: SLSA verification passed\n")
+
+
+def test_fail_names_the_check(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, BINARY, "--source-uri", SOURCE, "--source-tag", "v14.2")
+    reason = "source-tag: expected v14.2, got v14 (built from another tag)"
+    assert code == 1
+    assert out == ""
+    assert err == (f"Verifying artifact {BINARY}: FAILED: {reason}\n\n"
+                   f"FAILED: SLSA verification failed: {reason}\n")
+
+
+@pytest.mark.parametrize(
+    ("vector", "flags", "check"),
+    [
+        ("push-v14", ["--source-uri", "github.com/slsa-framework/other"], "source-uri"),
+        ("push-v14", ["--source-uri", SOURCE, "--source-versioned-tag", "v13"],
+         "source-versioned-tag"),
+        ("push-v14.2", ["--source-uri", SOURCE, "--source-versioned-tag", "v14.3"],
+         "source-versioned-tag"),
+        ("workflow_dispatch", ["--source-uri", SOURCE, "--source-branch", "dev"], "source-branch"),
+        ("workflow_dispatch", ["--source-uri", SOURCE, "--build-workflow-input", "name=value"],
+         "workflow-inputs"),
+        ("workflow_dispatch", ["--source-uri", SOURCE, "--builder-id", BUILDER.replace("v2.1.0", "v2.0.0")],
+         "builder-id"),
+        ("push-v13.0.30", ["--source-uri", SOURCE, "--digest", "sha256:" + "a" * 64], "subject-digest"),
+    ],
+)
+def test_failures_exit_1_and_name_the_check(capsys: pytest.CaptureFixture[str], vector: str,
+                                            flags: list[str], check: str) -> None:
+    args = flags if "--digest" in flags else [BINARY, *flags]
+    code, out, err = cli(capsys, *args, vector=vector)
+    assert code == 1
+    last = err.splitlines()[-1]
+    assert last.startswith(f"FAILED: SLSA verification failed: {check}: ")
+
+
+def test_several_artifacts_against_one_provenance(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = "sha256:" + "0" * 64
+    code, _, err = cli(capsys, BINARY, "--digest", f"sha256:{SHA256}", "--digest", bad,
+                       "--source-uri", SOURCE)
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[:6] == [
+        VERIFIED.rstrip("\n"), f"Verifying artifact {BINARY}: PASSED", "",
+        VERIFIED.rstrip("\n"), f"Verifying artifact sha256:{SHA256}: PASSED", "",
+    ]
+    assert lines[6].startswith(f"Verifying artifact {bad}: FAILED: subject-digest: ")
+    assert lines[-1].startswith("FAILED: SLSA verification failed: subject-digest: ")
+
+
+def test_json_prints_the_whole_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "--digest", f"sha256:{SHA256}", "--source-uri", SOURCE,
+                         "--source-branch", "dev", "--json", vector="workflow_dispatch")
+    assert code == 1
+    report = json.loads(out)
+    assert report["passed"] is False
+    assert report["builder_id"] == BUILDER and report["commit"] == COMMIT
+    failed = [c for c in report["checks"] if not c["passed"]]
+    assert failed == [{"name": "source-branch", "passed": False, "expected": "dev",
+                       "actual": "main", "detail": "built from another branch"}]
+    assert {c["name"] for c in report["checks"]} >= {"signature", "transparency-log", "builder-id"}
+    assert err.splitlines()[-1].startswith("FAILED: SLSA verification failed: source-branch")
+
+
+def test_print_provenance_prints_the_verified_statement(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, BINARY, "--source-uri", SOURCE, "--print-provenance")
+    assert code == 0
+    statement = json.loads(out)
+    assert statement["predicate"]["builder"]["id"] == BUILDER
+    code, out, _ = cli(capsys, BINARY, "--source-uri", SOURCE, "--source-tag", "v1",
+                       "--print-provenance")
+    assert (code, out) == (1, "")  # nothing unverified is printed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([BINARY], "--source-uri is required: the repository the artifact must come from, "
+                   "e.g. github.com/OWNER/REPO"),
+        ([], "no artifact to verify: give at least one ARTIFACT file or --digest sha256:HEX"),
+        (["/no/such/artifact"], "/no/such/artifact: no such file"),
+        (["--digest", "sha256:xyz"], "not a SHA-256 digest: 'sha256:xyz' (expected sha256:<64 hex digits>)"),
+        ([BINARY, "--source-uri", "gitlab.com/a/b"],
+         "source URI 'gitlab.com/a/b' is not a GitHub repository; expected github.com/OWNER/REPO "
+         "(or https://github.com/OWNER/REPO)"),
+        ([BINARY, "--build-workflow-input", "novalue"],
+         "--build-workflow-input 'novalue': expected KEY=VALUE"),
+        ([BINARY, "--source-versioned-tag", "latest"],
+         "source versioned tag 'latest' is not a semantic version; expected vMAJOR, vMAJOR.MINOR "
+         "or vMAJOR.MINOR.PATCH"),
+        ([BINARY, "--trusted-root", "/no/root.json"],
+         "/no/root.json: cannot read the trusted root: No such file or directory"),
+    ],
+)
+def test_unusable_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], args: list[str],
+                                              message: str) -> None:
+    if "--source-uri" not in args and message[:13] != "--source-uri ":
+        args = [*args, "--source-uri", SOURCE]
+    code, out, err = cli(capsys, *args)
+    assert (code, out, err) == (2, "", f"error: {message}\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--source-tag", "v14", "--source-versioned-tag", "v14"], ["--json", "--print-provenance"],
+     ["--no-such-flag"]],
+)
+def test_conflicting_flags_are_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["verify-artifact", BINARY, "--provenance-path", provenance("push-v14"),
+              "--source-uri", SOURCE, *args])
+    assert raised.value.code == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_workflow_inputs_may_contain_equals_signs() -> None:
+    assert parse_workflow_inputs(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(InputError, match="'=v': expected KEY=VALUE"):
+        parse_workflow_inputs(["=v"])
+
+
+def test_help_documents_the_flags_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["verify-artifact", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--provenance-path", "--source-uri", "--source-tag", "--source-versioned-tag",
+                 "--source-branch", "--builder-id", "--build-workflow-input", "--print-provenance",
+                 "--json", "--digest", "--trusted-root", "examples:", "Exit status"):
+        assert flag in text
+
+
+def test_a_progress_bar_only_for_big_files_on_a_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from slsa_models.commands import verify_artifact
+
+    monkeypatch.setattr(verify_artifact, "PROGRESS_MIN_BYTES", 1024)
+    with verify_artifact._progress(BINARY) as on_progress:
+        assert on_progress is None  # stderr is not a terminal under pytest
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with verify_artifact._progress(BINARY) as on_progress:
+        assert on_progress is not None
+        on_progress(1024)
+    small = tmp_path / "small"
+    small.write_bytes(b"x")
+    with verify_artifact._progress(str(small)) as on_progress:
+        assert on_progress is None
+
+
+def test_the_installed_command_end_to_end(tmp_path: Path) -> None:
+    """The real entry point in a subprocess: exit codes and no traceback."""
+    command = [sys.executable, "-m", "slsa_models.cli", "verify-artifact", BINARY,
+               "--source-uri", SOURCE]
+    ok = subprocess.run([*command, "--provenance-path", provenance("push-v14.2"),
+                         "--source-versioned-tag", "v14"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr.endswith("PASSED: SLSA verification passed\n")
+    empty = tmp_path / "empty.intoto.jsonl"
+    empty.write_bytes(b"")
+    bad = subprocess.run([*command, "--provenance-path", str(empty)], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr == f"error: {empty}: empty file; expected a Sigstore bundle (.intoto.jsonl)\n"
