@@ -1,0 +1,1 @@
+"""Provenance the local builder writes: SLSA v1 statements, DSSE-signed, as Sigstore bundles."""
