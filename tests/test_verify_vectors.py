@@ -228,7 +228,7 @@ def test_several_artifacts_one_signature_check_each_verdict_apart(monkeypatch: p
 EXPECTED_CHECKS = [
     "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
     "signature", "log-entry-binding", "statement", "builder-id", "builder-ref",
-    "provenance-builder", "source-uri", "source-materials", "subject-digest",
+    "source-uri", "provenance-builder", "source-materials", "subject-digest",
     "source-tag", "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id",
     "cert-owner-id", "cert-run", "cert-workflow", "runner-environment",
 ]
@@ -278,6 +278,33 @@ def test_raise_for_failure_names_the_first_failed_check() -> None:
     assert raised.value.report is report
     assert raised.value.exit_code == 1
     verify("push-v14").raise_for_failure()  # a pass does nothing
+
+
+def test_the_library_imports_no_ml_framework_nor_prefect() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, slsa_models.verify, slsa_models.commands.verify_artifact; "
+            "print(sorted({'prefect', 'tensorflow', 'keras', 'torch'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_without_a_writable_cache_the_bundled_root_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulated: sigstore-python cannot set up its TUF cache (e.g. a read-only home)."""
+    from sigstore.verify import Verifier
+
+    from slsa_models.verify import crypto
+
+    def unavailable(cls: type, *, offline: bool = False) -> Verifier:
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(Verifier, "production", classmethod(unavailable))
+    crypto._verifier_for.cache_clear()
+    try:
+        assert verify("push-v14").passed
+    finally:
+        crypto._verifier_for.cache_clear()
 
 
 def test_bytes_in_verify_like_the_file() -> None:

@@ -50,24 +50,30 @@ def _artifact_results(report_checks: list[Check], artifacts: Sequence[Artifact],
     return results
 
 
+def _unverified(loaded: LoadedProvenance, checks: list[Check], artifacts: Sequence[Artifact],
+                kind: str, payload: bytes | None = None) -> Report:
+    """A FAILED report that vouches for nothing: no builder, source or commit."""
+    return Report(passed=False, checks=checks, artifacts=_artifact_results(checks, artifacts),
+                  builder_id=None, source_uri=None, commit=None,
+                  provenance_sha256=loaded.sha256, kind=kind, payload=payload)
+
+
 def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
                      policy: Policy) -> Report:
     _require_source(policy)
     signature = verify_bundle(loaded, policy.trusted_root)
     checks = list(signature.checks)
     if not signature.passed:
-        return Report(False, checks, _artifact_results(checks, artifacts), None, None, None,
-                      loaded.sha256, KIND_SIGSTORE)
-    identity = identity_from_certificate(loaded.bundle.signing_certificate)
+        return _unverified(loaded, checks, artifacts, KIND_SIGSTORE)
     try:
         provenance = parse_statement(signature.payload_type, signature.payload)
     except StatementError as error:
         checks.append(Check("statement", False, "an in-toto statement with SLSA provenance",
                             "unsupported", str(error)))
-        return Report(False, checks, _artifact_results(checks, artifacts), None, None, None,
-                      loaded.sha256, KIND_SIGSTORE, signature.payload)
+        return _unverified(loaded, checks, artifacts, KIND_SIGSTORE, signature.payload)
     checks.append(Check("statement", True, "an in-toto statement with SLSA provenance",
                         f"{provenance.predicate_type} ({provenance.build_type})"))
+    identity = identity_from_certificate(loaded.bundle.signing_certificate)
     checks += policy_checks.evaluate(identity, provenance, policy, artifacts)
     subjects = {
         digest: subject.name
@@ -103,9 +109,7 @@ def _verify_legacy(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         "`slsa-verifier verify-artifact` (it looks the entry up in Rekor), or rebuild with "
         "slsa-github-generator v2.1.0 or later, which writes a self-contained Sigstore bundle",
     )
-    checks = [check]
-    return Report(False, checks, _artifact_results(checks, artifacts), None, None, None,
-                  loaded.sha256, KIND_LEGACY_DSSE)
+    return _unverified(loaded, [check], artifacts, KIND_LEGACY_DSSE)
 
 
 KIND_VERIFIERS: dict[str, KindVerifier] = {

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from slsa_models.verify import semver
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.github import GITHUB_URL, GitHubIdentity
-from slsa_models.verify.policy import BuilderID, Policy, normalize_source_uri
+from slsa_models.verify.policy import BuilderID, Policy
 from slsa_models.verify.report import SUBJECT_DIGEST, Check
 from slsa_models.verify.statement import (
     KIND_GENERATOR,
@@ -107,7 +107,7 @@ def check_provenance_builder(identity: GitHubIdentity, provenance: Provenance) -
 def check_source_uri(identity: GitHubIdentity, provenance: Provenance, policy: Policy) -> Check:
     """The certificate's repository and the provenance's configSource and materials
     all name the expected repository."""
-    expected = normalize_source_uri(policy.source_uri or "")
+    expected = policy.normalized_source_uri or ""
     found = [
         ("certificate", "git+" + GITHUB_URL + identity.repository if identity.repository else None),
         ("provenance trigger (configSource)", split_git_uri(provenance.trigger_uri)[0]),
@@ -248,8 +248,8 @@ def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: Policy,
     checks = [
         check_builder_id(identity, policy),
         check_builder_ref(identity, provenance),
-        check_provenance_builder(identity, provenance),
         check_source_uri(identity, provenance, policy),
+        check_provenance_builder(identity, provenance),
         check_source_materials(provenance),
     ]
     checks += [check_subject(provenance, artifact) for artifact in artifacts]

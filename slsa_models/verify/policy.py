@@ -8,6 +8,7 @@ existing callers keep working.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,10 +102,11 @@ class Policy:
         if self.trusted_root is not None:
             object.__setattr__(self, "trusted_root", Path(self.trusted_root))
 
-    @property
+    # Cached: a Policy is immutable and often reused for many verifications.
+    @functools.cached_property
     def normalized_source_uri(self) -> str | None:
         return None if self.source_uri is None else normalize_source_uri(self.source_uri)
 
-    @property
+    @functools.cached_property
     def expected_builder(self) -> BuilderID | None:
         return None if self.builder_id is None else BuilderID.parse(self.builder_id)
