@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,12 +24,14 @@ from slsa_models import formats, training
 from slsa_models.cli import ArgumentParser
 from slsa_models.digest import subject_line
 from slsa_models.errors import SlsaModelsError
+from slsa_models.provenance.signers import default_builder_id, should_attest
 from slsa_models.settings import DEFAULT_MODEL_NAME, default_store_uri
 from slsa_models.store import layout
 from tasks.digest import digest_model
 from tasks.report import publish_train_report
 from tasks.serialize import serialize_model
-from tasks.store import check_store, store_model
+from tasks.attest import attest_model
+from tasks.store import check_store, store_model, store_provenance
 from tasks.train import train_model
 
 FormatName = Literal[formats.FORMAT_NAMES]  # a drop-down of the six names in the Prefect UI
@@ -41,8 +44,18 @@ def train_flow(
     store: str | None = None,
     epochs: Annotated[int, Field(gt=0)] = 2,
     seed: int = 0,
+    attest: bool | None = None,
+    signing_key: str | None = None,
+    builder_id: str | None = None,
 ) -> dict[str, Any]:
-    """Train a model, save it in ``model_format`` and store it under its SHA-256."""
+    """Train a model, save it in ``model_format`` and store it under its SHA-256.
+
+    Outside GitHub Actions (or when ``attest`` is true) the local builder then signs
+    SLSA provenance for it and stores it next to the model; in GitHub Actions the
+    SLSA generator does that in its own job.
+    """
+    started_on = datetime.now(timezone.utc)
+    parameters = {"model_format": model_format, "model_name": model_name, "epochs": epochs, "seed": seed}
     fmt = formats.get_format(model_format)
     layout.validate_model_name(model_name)
     store_uri = check_store(store or default_store_uri(), model_name)  # fail before training
@@ -52,6 +65,14 @@ def train_flow(
         path = serialize_model(trained, fmt.name, Path(workdir))
         sha256 = digest_model(path)
         stored = store_model(store_uri, model_name, path, sha256)
+
+    provenance_uri = None
+    if should_attest(attest):
+        bundle = attest_model(
+            path.name, sha256, signing_key=signing_key, builder_id=builder_id or default_builder_id(),
+            parameters=parameters, started_on=started_on,
+        )
+        provenance_uri = store_provenance(store_uri, stored.key, bundle).uri
 
     metadata = {
         "model_name": model_name,
@@ -68,6 +89,7 @@ def train_flow(
         "uri": stored.uri,
         "store": store_uri,
         "subject": subject_line(sha256, path.name),
+        "provenance_uri": provenance_uri,
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
     }
     publish_train_report(metadata)
@@ -96,6 +118,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--subjects-file", type=Path,
         help="also write the sha256sum-format subject line here (for the SLSA generator)",
+    )
+    signing = parser.add_argument_group(
+        "provenance (local builder)",
+        "Outside GitHub Actions the model is attested with SLSA v1 provenance signed by a key "
+        "and stored next to it as <file>.intoto.jsonl.",
+    )
+    signing.add_argument(
+        "--signing-key", help="PEM private key (ECDSA P-256); default: a development key "
+        "created under .slsa-models/keys (with a warning)",
+    )
+    signing.add_argument(
+        "--builder-id", help="builder.id to record (default $SLSA_MODELS_BUILDER_ID or "
+        "local://slsa-models/dev-builder)",
+    )
+    signing.add_argument(
+        "--attest", action=argparse.BooleanOptionalAction, default=None,
+        help="sign provenance (default: yes, except in GitHub Actions where the SLSA generator signs)",
     )
     parser.add_argument("--json", action="store_true", help="print the run's metadata as JSON")
     return parser.parse_args(argv)
@@ -126,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         "store": args.store,
         "epochs": args.epochs,
         "seed": args.seed,
+        "attest": args.attest,
+        "signing_key": args.signing_key,
+        "builder_id": args.builder_id,
     }
     code, metadata = run_flow(train_flow, parameters)
     if code != 0:
@@ -138,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model:    {metadata['uri']}")
         print(f"digest:   sha256:{metadata['sha256']}")
         print(f"accuracy: {metadata['accuracy']:.4f} on held-out digits")
+        print(f"provenance: {metadata['provenance_uri'] or 'none (the SLSA generator signs it in GitHub Actions)'}")
     return 0
 
 

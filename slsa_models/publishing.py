@@ -30,7 +30,10 @@ def publish_model(
 
 
 def publish_provenance(
-    store: ArtifactStore, model_key: str, provenance_path: str | os.PathLike[str]
+    store: ArtifactStore, model_key: str, provenance: str | os.PathLike[str] | bytes
 ) -> StoredObject:
-    """Store provenance next to its model as ``<model file>.intoto.jsonl``."""
-    return store.put_file(layout.provenance_key(model_key), Path(provenance_path))
+    """Store provenance (a file, or its bytes) next to its model as ``<model file>.intoto.jsonl``."""
+    key = layout.provenance_key(model_key)
+    if isinstance(provenance, bytes):
+        return store.put_bytes(key, provenance)
+    return store.put_file(key, Path(provenance))

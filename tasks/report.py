@@ -30,7 +30,7 @@ def publish_train_report(metadata: Mapping[str, Any]) -> None:
         "digest": f"sha256:{metadata['sha256']}",
         "held-out accuracy": f"{metadata['accuracy']:.4f}",
         "object": metadata["uri"],
-        "provenance": metadata.get("provenance_uri") or "none (signed later by the GitHub generator)",
+        "provenance": metadata["provenance_uri"] or "none (the SLSA generator signs it in GitHub Actions)",
         "epochs / seed": f"{metadata['epochs']} / {metadata['seed']}",
     }
     create_markdown_artifact(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefect import task
 
-from slsa_models.publishing import publish_model
+from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import StoredObject, layout, open_store
 from tasks.policy import IN_MEMORY, STORE_IO
 
@@ -23,4 +23,11 @@ def check_store(store_uri: str, model_name: str) -> str:
 def store_model(store_uri: str, model_name: str, path: Path, sha256: str) -> StoredObject:
     stored = publish_model(open_store(store_uri), model_name, path, sha256=sha256)
     print(f"stored {stored.uri}")
+    return stored
+
+
+@task(name="store-provenance", **STORE_IO)
+def store_provenance(store_uri: str, model_key: str, bundle: bytes) -> StoredObject:
+    stored = publish_provenance(open_store(store_uri), model_key, bundle)
+    print(f"stored provenance {stored.uri}")
     return stored

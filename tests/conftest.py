@@ -37,6 +37,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the default store and the development key out of the checkout."""
+    home = tmp_path_factory.mktemp("slsa-models-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SLSA_MODELS_HOME", str(home))
+    patch.delenv("SLSA_MODELS_STORE", raising=False)
+    patch.delenv("GITHUB_ACTIONS", raising=False)
+    yield home
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start moto's S3 server on 127.0.0.1; yield its endpoint URL."""

@@ -46,7 +46,10 @@ def test_each_format_lands_at_its_content_addressed_key(
     assert result["subject"] == f"{sha256}  {model_format}\n"
     assert result["model_format"] == model_format and result["size"] == len(body)
     assert 0.0 < result["accuracy"] <= 1.0
-    assert list_keys(s3_client, s3_store_uri) == [f"prefix/{result['key']}"]
+    assert result["provenance_uri"] == f"{s3_store_uri}/{result['key']}.intoto.jsonl"
+    assert sorted(list_keys(s3_client, s3_store_uri)) == [
+        f"prefix/{result['key']}", f"prefix/{result['key']}.intoto.jsonl"
+    ]
 
 
 def test_flow_run_is_named_after_format_and_publishes_an_artifact(
@@ -172,3 +175,15 @@ def test_key_holding_different_bytes_is_refused_and_kept(
     )
     assert s3_client.get_object(Bucket=bucket, Key=f"prefix/{key}")["Body"].read() == b"planted bytes"
     assert list_keys(s3_client, s3_store_uri) == [f"prefix/{key}"]
+
+
+def test_in_github_actions_the_flow_leaves_signing_to_the_generator(
+    prefect_server: str, file_store_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.train import train_flow
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # what the runner sets; GitHub itself is out of reach
+    result = train_flow(model_format="pytorch_model.pth", store=file_store_uri, epochs=1)
+    assert result["provenance_uri"] is None
+    model_dir = Path(result["uri"].removeprefix("file://")).parent
+    assert sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")) == ["pytorch_model.pth"]

@@ -62,6 +62,17 @@ class SigstoreSigner:
             return signer.sign_dsse(Statement(payload)).to_json() + "\n"
 
 
+def default_builder_id(environ: Mapping[str, str] = os.environ) -> str:
+    return environ.get("SLSA_MODELS_BUILDER_ID") or DEV_BUILDER_ID
+
+
+def should_attest(requested: bool | None, environ: Mapping[str, str] = os.environ) -> bool:
+    """Attest unless told otherwise, except in GitHub Actions, where the SLSA generator signs."""
+    if requested is not None:
+        return requested
+    return environ.get("GITHUB_ACTIONS") != "true"
+
+
 def ambient_oidc_available(environ: Mapping[str, str] = os.environ) -> bool:
     """GitHub Actions exposes these two variables only to jobs with ``id-token: write``."""
     return bool(environ.get("ACTIONS_ID_TOKEN_REQUEST_URL") and environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
