@@ -46,6 +46,7 @@ def failures(identity: GitHubIdentity, statement: dict[str, Any], **policy: Any)
     policy.setdefault("source_uri", SOURCE)
     provenance = parse_statement(IN_TOTO, json.dumps(statement).encode())
     checks = C.evaluate(identity, provenance, Policy(**policy), [ARTIFACT])
+    assert {c.name for c in checks} <= set(C.CHECK_NAMES)
     return [c.name for c in checks if not c.passed]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from slsa_models.errors import ProvenanceError
-from slsa_models.verify import Artifact, Policy, Report, verify_artifacts
+from slsa_models.verify import CHECK_NAMES, Artifact, Policy, Report, verify_artifacts
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY_SHA256 = "376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706caa"
@@ -256,6 +256,7 @@ def test_a_mutated_bundle_fails_naming_the_check(name: str) -> None:
     assert not report.passed
     failed = report.failed_checks()
     assert [c.name for c in failed] == [expected], [c.message for c in failed]
+    assert {c.name for c in report.checks} <= set(CHECK_NAMES)
     assert failed[0].detail  # sigstore-python's reason is kept
     assert report.builder_id is None and report.payload is None  # nothing unverified leaks out
     assert [a.passed for a in report.artifacts] == [False]

@@ -235,8 +235,11 @@ EXPECTED_CHECKS = [
 
 
 def test_a_passing_report_lists_every_check_with_values() -> None:
+    from slsa_models.verify import CHECK_NAMES
+
     report = verify("push-v14", source_tag="v14")
     assert [c.name for c in report.checks] == EXPECTED_CHECKS
+    assert [n for n in CHECK_NAMES if n in EXPECTED_CHECKS] == EXPECTED_CHECKS  # same order
     assert all(c.passed and c.expected and c.actual for c in report.checks)
     assert report.kind == "slsa-github-generator"
     assert report.builder_id == f"{BUILDER}@refs/tags/v2.1.0"

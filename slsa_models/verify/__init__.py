@@ -17,10 +17,12 @@ from slsa_models.errors import ProvenanceError, VerificationFailed
 from slsa_models.verify.api import verify_artifacts, verify_loaded
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.bundle import LoadedProvenance, load_provenance
+from slsa_models.verify.checks import CHECK_NAMES
 from slsa_models.verify.policy import Policy
 from slsa_models.verify.report import ArtifactResult, Check, Report
 
 __all__ = [
+    "CHECK_NAMES",
     "Artifact",
     "ArtifactResult",
     "Check",

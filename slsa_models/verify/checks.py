@@ -33,6 +33,16 @@ DEFAULT_TRUSTED_BUILDERS = frozenset({
 GITHUB_HOSTED = "github-hosted"
 MISSING = "(missing)"
 
+# Every check name the verifier reports, in report order. Stable: users match on them.
+CHECK_NAMES: tuple[str, ...] = (
+    "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
+    "signature", "log-entry-binding", "statement",
+    "builder-id", "builder-ref", "source-uri", "provenance-builder", "source-materials",
+    SUBJECT_DIGEST, "source-branch", "source-tag", "source-versioned-tag", "workflow-inputs",
+    "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id", "cert-owner-id",
+    "cert-run", "cert-workflow", "runner-environment",
+)
+
 
 def _show(value: str | None) -> str:
     return MISSING if value is None else value
