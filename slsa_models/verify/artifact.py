@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from slsa_models.digest import normalize_sha256, sha256_file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Artifact:
     name: str
     sha256: str  # lowercase hex

@@ -40,7 +40,7 @@ SUPPORTED_BUNDLE_MEDIA_TYPES = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedProvenance:
     """A parsed provenance file. ``bundle`` is sigstore-python's Bundle for
     the ``sigstore-bundle`` kind, else None."""

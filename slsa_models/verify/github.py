@@ -46,7 +46,7 @@ _DER_EXTENSIONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GitHubIdentity:
     """Claims from the certificate. Missing extensions are None."""
 

@@ -36,7 +36,7 @@ def normalize_source_uri(value: str) -> str:
     return GITHUB_GIT_PREFIX + repo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuilderID:
     """A builder id split as slsa-verifier does: ``name[@version]``."""
 

@@ -10,7 +10,7 @@ from slsa_models.errors import VerificationFailed
 SUBJECT_DIGEST = "subject-digest"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One named check. ``name`` is stable: users and tests match on it."""
 
@@ -38,7 +38,7 @@ class Check:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArtifactResult:
     """The verdict for one artifact: its digest matched a subject and every shared check passed."""
 

@@ -26,7 +26,7 @@ _SEMVER = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Version:
     major: str
     minor: str

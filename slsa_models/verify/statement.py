@@ -42,13 +42,13 @@ class FieldError(Exception):
     """A field a check needs is missing or malformed; the message says which."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subject:
     name: str
     digest: Mapping[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """What the checks need, from either predicate version. Unknown values are None."""
 
