@@ -232,12 +232,14 @@ def test_too_many_bytes_in_memory_are_refused() -> None:
         verify_artifacts(b" " * (16 * 1024 * 1024 + 1), [ARTIFACT], Policy(source_uri=SOURCE))
 
 
-def test_a_file_growing_past_the_limit_while_read_is_refused(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_limit_is_checked_against_the_file_size(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from slsa_models.verify import bundle
 
     path = tmp_path / "p.jsonl"
     path.write_bytes(REAL.read_bytes())
-    monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", 1000)
-    with pytest.raises(ProvenanceError, match="larger than the 0 MiB limit"):
+    monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", REAL.stat().st_size - 1)
+    with pytest.raises(ProvenanceError, match=r"p\.jsonl: 0\.0 MiB is larger than the 0 MiB limit"):
         bundle.read_provenance(path)
+    monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", REAL.stat().st_size)
+    assert bundle.read_provenance(path) == REAL.read_bytes()

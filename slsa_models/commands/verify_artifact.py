@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slsa_models.errors import InputError
@@ -154,8 +155,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.source_uri:
         raise InputError("--source-uri is required: the repository the artifact must come from, "
                          "e.g. github.com/OWNER/REPO")
-    from pathlib import Path
-
     from slsa_models.verify import Policy, load_provenance, verify_loaded
 
     policy = Policy(
