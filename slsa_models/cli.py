@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `slsa-models verify-artifact --json ... | head`
+        sys.stderr.close()
+        return 1
 
 
 if __name__ == "__main__":
