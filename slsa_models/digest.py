@@ -39,19 +39,24 @@ def sha256_stream(
     return digest.hexdigest(), total
 
 
-def sha256_file(
-    path: str | os.PathLike[str], on_progress: Callable[[int], None] | None = None
-) -> str:
-    """Hex SHA-256 of a file, streamed."""
+def open_input(path: str | os.PathLike[str], buffering: int = -1) -> BinaryIO:
+    """Open a local file for reading, or raise InputError saying in one line why not."""
     try:
-        with open(path, "rb", buffering=0) as stream:
-            return sha256_stream(stream, on_progress)[0]
+        return open(path, "rb", buffering=buffering)
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
+
+
+def sha256_file(
+    path: str | os.PathLike[str], on_progress: Callable[[int], None] | None = None
+) -> str:
+    """Hex SHA-256 of a file, streamed."""
+    with open_input(path, buffering=0) as stream:
+        return sha256_stream(stream, on_progress)[0]
 
 
 def normalize_sha256(value: str) -> str:

@@ -254,13 +254,3 @@ def _writable(dest: Path) -> Iterator[None]:
         raise InputError(f"cannot write {dest}: {exc.strerror}") from exc
 
 
-def open_source(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open a local file to upload, with the same messages as digest.sha256_file."""
-    try:
-        return open(path, "rb")
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None

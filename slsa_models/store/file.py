@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from slsa_models.digest import normalize_sha256, sha256_file
+from slsa_models.digest import normalize_sha256, open_input, sha256_file
 from slsa_models.errors import ConflictError, InputError, NotFoundError, StoreError
 from slsa_models.store.base import (
     SMALL_OBJECT_LIMIT,
@@ -34,7 +34,6 @@ from slsa_models.store.base import (
     check_sha256,
     copy_hashing,
     lost_race,
-    open_source,
     temp_beside,
 )
 from slsa_models.store.layout import validate_key, validate_prefix
@@ -68,7 +67,7 @@ class FileStore(ArtifactStore):
     ) -> StoredObject:
         target = self._path(key)
         expected = normalize_sha256(sha256) if sha256 is not None else None
-        with open_source(path) as source:
+        with open_input(path) as source:
             size = os.fstat(source.fileno()).st_size
             existing = self.head(key)
             if existing is not None:

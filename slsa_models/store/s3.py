@@ -31,7 +31,7 @@ import boto3
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 
-from slsa_models.digest import normalize_sha256, sha256_file
+from slsa_models.digest import normalize_sha256, open_input, sha256_file
 from slsa_models.errors import ConflictError, InputError, NotFoundError, SlsaModelsError, StoreError
 from slsa_models.store.base import (
     SMALL_OBJECT_LIMIT,
@@ -42,7 +42,6 @@ from slsa_models.store.base import (
     StoredObject,
     check_sha256,
     lost_race,
-    open_source,
     read_limited,
 )
 from slsa_models.store.layout import validate_key, validate_prefix
@@ -124,7 +123,7 @@ class S3Store(ArtifactStore):
     ) -> StoredObject:
         full = self._full(key)
         expected = normalize_sha256(sha256) if sha256 is not None else None
-        with open_source(path) as source:
+        with open_input(path) as source:
             size = os.fstat(source.fileno()).st_size
             if size <= self.multipart_threshold:
                 data = source.read()
