@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from slsa_models import deploy
+from slsa_models.deploy import summary
+from slsa_models.errors import SlsaModelsError
+from slsa_models.store import open_store
 from tasks.policy import IN_MEMORY
 
 
@@ -21,6 +25,20 @@ def markdown_table(rows: Mapping[str, Any]) -> str:
     lines = ["| | |", "|---|---|"]
     lines += [f"| {name} | `{value}` |" for name, value in rows.items()]
     return "\n".join(lines)
+
+
+def markdown_columns(rows: list[Mapping[str, Any]]) -> str:
+    """A table with a header row from the first row's keys; cells are escaped to stay one line."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(column, "")) for column in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 @task(name="report", **IN_MEMORY)
@@ -37,4 +55,40 @@ def publish_train_report(metadata: Mapping[str, Any]) -> None:
         key=artifact_key("train", metadata["model_name"]),
         markdown=f"# Trained {metadata['model_name']}\n\n{markdown_table(rows)}\n",
         description=f"{metadata['model_format']} sha256:{metadata['sha256'][:12]}",
+    )
+
+
+def verification_markdown(record: deploy.DeploymentRecord) -> str:
+    """Every check with its expected and actual value and verdict, under the decision's summary."""
+    checks = summary.check_rows(record)
+    body = markdown_columns(checks) if checks else (
+        f"Verification did not run: {_cell(record.reason or 'no provenance')}"
+    )
+    return (
+        f"# {summary.headline(record)}\n\n{markdown_table(summary.summary_rows(record))}\n\n"
+        f"## Checks\n\n{body}\n"
+    )
+
+
+@task(name="report", **IN_MEMORY)
+def publish_deploy_report(store_uri: str, decision: deploy.Decision) -> None:
+    """``verification-<model>``: the checks; ``deployments-<model>``: the model's recent history.
+
+    A history that cannot be read is said in the table's description instead of failing the run.
+    """
+    record = decision.record
+    create_markdown_artifact(
+        key=artifact_key("verification", record.model_name),
+        markdown=verification_markdown(record),
+        description=summary.headline(record),
+    )
+    try:
+        history = deploy.read_history(open_store(store_uri), record.model_name)
+        note = f"the {len(history)} newest deploy decisions, newest first"
+    except SlsaModelsError as error:
+        history, note = [record], f"history unavailable ({error}); this run's decision only"
+    create_table_artifact(
+        key=artifact_key("deployments", record.model_name),
+        table=summary.history_rows(history),
+        description=f"{record.model_name}: {note}",
     )
