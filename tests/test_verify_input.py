@@ -60,6 +60,8 @@ def blob_bundle(doc: dict[str, Any]) -> None:
 NOT_A_BUNDLE = ("neither a Sigstore bundle (no mediaType) nor a DSSE envelope; "
                 "expected the .intoto.jsonl file the SLSA generator wrote")
 INVALID = "not a valid Sigstore bundle: "
+NO_TRUSTED_KEY = ("key-signed provenance needs a trusted public key: give --public-key PUB with "
+                  "--builder-id ID, or a policy file that trusts the builder's key")
 
 # name -> (file content, exact message after "<path>: ", or a prefix ending in ": ")
 CASES: dict[str, tuple[bytes, str]] = {
@@ -105,13 +107,10 @@ CASES: dict[str, tuple[bytes, str]] = {
     "a DSSE envelope without signatures": (
         as_bytes({"payloadType": "application/vnd.in-toto+json", "payload": "", "signatures": []}),
         "DSSE envelope without signatures"),
-    "a key-signed bundle": (edited(key_signed),
-                            "key-signed provenance cannot be verified by this version "
-                            "(it needs a public key, which is not supported yet)"),
+    "a key-signed bundle": (edited(key_signed), NO_TRUSTED_KEY),
     "a key-signed DSSE envelope": (
         as_bytes({**real()["dsseEnvelope"], "signatures": [{"keyid": "k", "sig": "AAAA"}]}),
-        "key-signed provenance cannot be verified by this version "
-        "(it needs a public key, which is not supported yet)"),
+        NO_TRUSTED_KEY),
     "a certificate that is not DER": (
         edited(lambda d: material(d)["certificate"].update(
             rawBytes=base64.b64encode(b"not a certificate").decode())), INVALID),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from slsa_models.errors import InputError
 
 if TYPE_CHECKING:  # the verifier (and sigstore) load only when the command runs
-    from slsa_models.verify import Artifact, Report
+    from slsa_models.verify import Artifact, LoadedProvenance, Policy, Report
 
 PASSED = "PASSED: SLSA verification passed"
 FAILED = "FAILED: SLSA verification failed"
@@ -40,6 +40,14 @@ examples:
   slsa-models verify-artifact --digest sha256:376e7e01...06caa \\
       --provenance-path model.intoto.jsonl --source-uri github.com/acme/models --json
 
+  # a model from a local builder: its key-signed provenance, its public key and builder id
+  slsa-models verify-artifact model.keras --provenance-path model.keras.intoto.jsonl \\
+      --public-key builder.pub.pem --builder-id https://ci.example.com/builders/gpu-box
+
+  # everything the deployment trusts in one file (GitHub builders and local keys)
+  slsa-models verify-artifact model.keras --provenance-path model.keras.intoto.jsonl \\
+      --policy policy.toml
+
   # a pinned builder, a branch and the inputs of a workflow_dispatch run
   slsa-models verify-artifact model.pth --provenance-path model.pth.intoto.jsonl \\
       --source-uri github.com/acme/models --source-branch main \\
@@ -47,9 +55,23 @@ examples:
       --build-workflow-input epochs=5 --build-workflow-input note=a=b
 
 Verification is offline, against sigstore-python's bundled public-good trust
-root (or --trusted-root). Exit status: 0 all artifacts passed; 1 a check
-failed (the FAILED line names it); 2 unusable input (bad flag, unreadable or
-malformed provenance, missing artifact).
+root (or --trusted-root). Key-signed provenance (slsa-models attest, the train
+flow outside GitHub) needs --public-key and --builder-id: it is accepted when a
+given key verifies the signature, the bundle's key hint names that key, the
+statement is SLSA v1, builder.id is exactly --builder-id and a subject matches;
+--source-uri, when given, must match the git checkout the build records. A
+local build records no ref or workflow inputs: --source-tag,
+--source-versioned-tag, --source-branch and --build-workflow-input are refused
+with key-signed provenance rather than silently skipped.
+
+--policy FILE replaces the policy flags (--source-uri, --source-tag,
+--source-versioned-tag, --source-branch, --builder-id, --build-workflow-input,
+--public-key, --trusted-root); combining them is refused. The file format is
+documented in examples/policies/ (one example per provenance kind).
+
+Exit status: 0 all artifacts passed; 1 a check failed (the FAILED line names
+it); 2 unusable input (bad flag, unreadable or malformed provenance or policy,
+missing artifact, no trusted key for key-signed provenance).
 """
 
 
@@ -85,6 +107,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="an artifact given by its SHA-256 instead of a file; repeatable")
     parser.add_argument("--trusted-root", metavar="FILE",
                         help="a Sigstore trusted root JSON (default: the public-good instance)")
+    parser.add_argument("--public-key", action="append", default=[], metavar="PUB",
+                        help="a PEM public key (ECDSA P-256) trusted for key-signed provenance; "
+                             "repeatable; needs --builder-id")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="a TOML policy file saying what to trust, instead of the policy flags")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--print-provenance", action="store_true",
                         help="[optional] print the verified provenance statement to stdout")
@@ -137,8 +164,9 @@ def print_outcome(report: Report, stream: object = None) -> None:
     err = stream or sys.stderr
     for result in report.artifacts:
         if result.passed:
-            print(f'Verified build using builder "{report.builder_id}" at commit {report.commit}',
-                  file=err)
+            # A local build knows its commit only when it ran in a git checkout.
+            commit = f" at commit {report.commit}" if report.commit else ""
+            print(f'Verified build using builder "{report.builder_id}"{commit}', file=err)
             print(f"Verifying artifact {result.name}: PASSED\n", file=err)
         else:
             failure = report.first_failure(result.name)
@@ -151,13 +179,39 @@ def print_outcome(report: Report, stream: object = None) -> None:
         print(f"{FAILED}: {failure.message if failure else 'no artifact passed'}", file=err)
 
 
-def run(args: argparse.Namespace) -> int:
-    if not args.source_uri:
+# (argparse attribute, flag) of every flag a policy file replaces.
+POLICY_FLAGS = (
+    ("source_uri", "--source-uri"), ("source_tag", "--source-tag"),
+    ("source_versioned_tag", "--source-versioned-tag"), ("source_branch", "--source-branch"),
+    ("builder_id", "--builder-id"), ("build_workflow_input", "--build-workflow-input"),
+    ("public_key", "--public-key"), ("trusted_root", "--trusted-root"),
+)
+# Flags about a GitHub build's ref and run: a local build records none of them.
+GITHUB_ONLY_FLAGS = (
+    ("source_tag", "--source-tag"), ("source_versioned_tag", "--source-versioned-tag"),
+    ("source_branch", "--source-branch"), ("build_workflow_input", "--build-workflow-input"),
+)
+
+
+def build_policy(args: argparse.Namespace) -> Policy:
+    """The Policy from --policy FILE, or from the flags (never both)."""
+    from slsa_models.verify import Policy, TrustedKey, load_policy
+
+    if args.policy:
+        given = [flag for attr, flag in POLICY_FLAGS if getattr(args, attr)]
+        if given:
+            raise InputError(f"--policy replaces the policy flags: drop {', '.join(given)} "
+                             "(or drop --policy)")
+        return load_policy(args.policy)
+    if not args.source_uri and not args.public_key:
         raise InputError("--source-uri is required: the repository the artifact must come from, "
                          "e.g. github.com/OWNER/REPO")
-    from slsa_models.verify import Policy, load_provenance, verify_loaded
-
-    policy = Policy(
+    if args.public_key and not args.builder_id:
+        raise InputError("--public-key needs --builder-id: key-signed provenance has no default "
+                         "trusted builder")
+    keys = tuple(TrustedKey.from_file(path, builder_id=args.builder_id, source_uri=args.source_uri)
+                 for path in args.public_key)
+    return Policy(
         source_uri=args.source_uri,
         source_tag=args.source_tag,
         source_versioned_tag=args.source_versioned_tag,
@@ -165,8 +219,28 @@ def run(args: argparse.Namespace) -> int:
         builder_id=args.builder_id,
         build_workflow_inputs=parse_workflow_inputs(args.build_workflow_input),
         trusted_root=Path(args.trusted_root) if args.trusted_root else None,
+        public_keys=keys,
     )
+
+
+def _refuse_github_flags(args: argparse.Namespace, provenance: LoadedProvenance) -> None:
+    """A flag that cannot be checked on key-signed provenance is an error, not a silent pass."""
+    from slsa_models.verify.bundle import KIND_KEY_SIGNED
+
+    if args.policy or provenance.kind != KIND_KEY_SIGNED:
+        return
+    given = [flag for attr, flag in GITHUB_ONLY_FLAGS if getattr(args, attr)]
+    if given:
+        raise InputError(f"{given[0]} cannot be checked on key-signed provenance: a local build "
+                         "records its git commit, not a ref or workflow inputs")
+
+
+def run(args: argparse.Namespace) -> int:
+    from slsa_models.verify import load_provenance, verify_loaded
+
+    policy = build_policy(args)
     provenance = load_provenance(Path(args.provenance_path))  # unusable input fails before hashing
+    _refuse_github_flags(args, provenance)
     report = verify_loaded(provenance, _artifacts(args), policy)
     print_outcome(report)
     if args.json:

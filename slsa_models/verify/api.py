@@ -2,7 +2,8 @@
 
 The signature is verified once, then the policy checks run for all
 artifacts. Each provenance kind has its own verifier function in
-``KIND_VERIFIERS``; a new kind (key-signed provenance) is one more entry.
+``KIND_VERIFIERS``: Sigstore bundles, legacy generator files (refused
+offline) and key-signed bundles from the local builder (``local.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from slsa_models.errors import InputError, ProvenanceError
 from slsa_models.verify import checks as policy_checks
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.bundle import (
+    KIND_KEY_SIGNED,
     KIND_LEGACY_DSSE,
     KIND_SIGSTORE,
     LoadedProvenance,
@@ -22,40 +24,28 @@ from slsa_models.verify.bundle import (
 )
 from slsa_models.verify.crypto import TRANSPARENCY_LOG, verify_bundle
 from slsa_models.verify.github import GITHUB_URL, identity_from_certificate
+from slsa_models.verify.local import verify_key_signed
 from slsa_models.verify.policy import Policy
-from slsa_models.verify.report import ArtifactResult, Check, Report
+from slsa_models.verify.report import Check, Report
+from slsa_models.verify.report import artifact_results as _artifact_results
+from slsa_models.verify.report import unverified as _unverified
 from slsa_models.verify.statement import StatementError, parse_statement
 
 KindVerifier = Callable[[LoadedProvenance, Sequence[Artifact], Policy], Report]
 
 
 def _require_source(policy: Policy) -> None:
+    if policy.source_uri is None and policy.public_keys:
+        raise InputError(
+            "no source URI: the policy trusts only local builders' keys, and this provenance is "
+            "signed through Sigstore; to trust GitHub builds say which repository they must come "
+            "from (--source-uri github.com/OWNER/REPO, or a [github] table in the policy file)"
+        )
     if policy.source_uri is None:
         raise InputError(
             "no source URI: say which repository the artifact must come from "
             "(--source-uri github.com/OWNER/REPO)"
         )
-
-
-def _artifact_results(report_checks: list[Check], artifacts: Sequence[Artifact],
-                      subjects: dict[str, str] | None = None) -> list[ArtifactResult]:
-    """An artifact passes when every shared check and its own digest check passed."""
-    shared_ok = all(c.passed for c in report_checks if c.artifact is None)
-    results = []
-    for artifact in artifacts:
-        own = [c for c in report_checks if c.artifact == artifact.name]
-        passed = shared_ok and bool(own) and all(c.passed for c in own)
-        results.append(ArtifactResult(artifact.name, artifact.sha256, passed,
-                                      (subjects or {}).get(artifact.sha256)))
-    return results
-
-
-def _unverified(loaded: LoadedProvenance, checks: list[Check], artifacts: Sequence[Artifact],
-                kind: str, payload: bytes | None = None) -> Report:
-    """A FAILED report that vouches for nothing: no builder, source or commit."""
-    return Report(passed=False, checks=checks, artifacts=_artifact_results(checks, artifacts),
-                  builder_id=None, source_uri=None, commit=None,
-                  provenance_sha256=loaded.sha256, kind=kind, payload=payload)
 
 
 def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
@@ -75,12 +65,7 @@ def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
                         f"{provenance.predicate_type} ({provenance.build_type})"))
     identity = identity_from_certificate(loaded.bundle.signing_certificate)
     checks += policy_checks.evaluate(identity, provenance, policy, artifacts)
-    subjects = {
-        digest: subject.name
-        for subject in provenance.subjects
-        if (digest := subject.digest.get("sha256", "").lower())
-    }
-    results = _artifact_results(checks, artifacts, subjects)
+    results = _artifact_results(checks, artifacts, provenance.subject_names())
     repository = identity.repository
     return Report(
         passed=all(c.passed for c in checks) and all(r.passed for r in results),
@@ -115,6 +100,7 @@ def _verify_legacy(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
 KIND_VERIFIERS: dict[str, KindVerifier] = {
     KIND_SIGSTORE: _verify_sigstore,
     KIND_LEGACY_DSSE: _verify_legacy,
+    KIND_KEY_SIGNED: verify_key_signed,
 }
 
 
@@ -125,10 +111,7 @@ def verify_loaded(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         raise InputError("no artifact to verify: give at least one file or --digest sha256:HEX")
     verifier = KIND_VERIFIERS.get(loaded.kind)
     if verifier is None:
-        raise ProvenanceError(
-            f"{loaded.label}: {loaded.kind} provenance cannot be verified by this version "
-            "(it needs a public key, which is not supported yet)"
-        )
+        raise ProvenanceError(f"{loaded.label}: {loaded.kind} provenance cannot be verified by this version")
     return verifier(loaded, artifacts, policy)
 
 

@@ -41,9 +41,20 @@ SUPPORTED_BUNDLE_MEDIA_TYPES = frozenset({
 
 
 @dataclass(frozen=True, slots=True)
+class KeySignedEnvelope:
+    """A key-signed DSSE envelope and the key hint the bundle gives (None for a
+    bare envelope). Nothing here is verified yet; the hint is never trusted."""
+
+    payload_type: str
+    payload: bytes
+    signatures: tuple[bytes, ...]
+    hint: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedProvenance:
     """A parsed provenance file. ``bundle`` is sigstore-python's Bundle for
-    the ``sigstore-bundle`` kind, else None."""
+    the ``sigstore-bundle`` kind, a KeySignedEnvelope for ``key-signed``, else None."""
 
     label: str  # the path, or "provenance" for bytes; used in messages
     raw: bytes
@@ -198,6 +209,30 @@ def _describe_bundle_error(error: BaseException) -> str:
     return one_line(str(error), limit=200)
 
 
+def _load_key_signed(label: str, document: dict[str, Any]) -> KeySignedEnvelope:
+    """Parse through sigstore's protobuf-spec models (schema, base64): a bundle with
+    ``publicKey`` material, or a bare DSSE envelope."""
+    from sigstore_models.bundle.v1 import Bundle
+    from sigstore_models.intoto import Envelope
+
+    try:
+        if "mediaType" in document:
+            bundle = Bundle.from_dict(document)
+            envelope = bundle.dsse_envelope
+            key = bundle.verification_material.public_key
+            hint = key.hint if key is not None else None
+        else:
+            envelope, hint = Envelope.from_dict(document), None
+    except Exception as error:  # pydantic ValidationError, binascii.Error...
+        raise ProvenanceError(
+            f"{label}: not a valid key-signed Sigstore bundle: {_describe_bundle_error(error)}"
+        ) from None
+    if envelope is None or not envelope.signatures:
+        raise ProvenanceError(f"{label}: DSSE envelope without signatures")
+    return KeySignedEnvelope(envelope.payload_type, envelope.payload,
+                             tuple(sig.sig for sig in envelope.signatures), hint)
+
+
 def _fast_bundle(raw: bytes) -> Any:
     """The common case in a single parse: a DSSE bundle sigstore-python accepts.
 
@@ -232,5 +267,9 @@ def load_provenance(source: str | os.PathLike[str] | bytes) -> LoadedProvenance:
         return LoadedProvenance(label, raw, digest, KIND_SIGSTORE, bundle)
     document = parse_document(label, raw)
     kind = classify(label, document)
-    bundle = _load_sigstore_bundle(label, raw) if kind == KIND_SIGSTORE else None
+    bundle: Any = None
+    if kind == KIND_SIGSTORE:
+        bundle = _load_sigstore_bundle(label, raw)
+    elif kind == KIND_KEY_SIGNED:
+        bundle = _load_key_signed(label, document)
     return LoadedProvenance(label, raw, digest, kind, bundle, document)

@@ -36,9 +36,10 @@ MISSING = "(missing)"
 # Every check name the verifier reports, in report order. Stable: users match on them.
 CHECK_NAMES: tuple[str, ...] = (
     "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
-    "signature", "log-entry-binding", "statement",
+    "signature", "key-hint", "key-expiry", "log-entry-binding", "statement",
     "builder-id", "builder-ref", "source-uri", "provenance-builder", "source-materials",
     SUBJECT_DIGEST, "source-branch", "source-tag", "source-versioned-tag", "workflow-inputs",
+    "trigger",
     "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id", "cert-owner-id",
     "cert-run", "cert-workflow", "runner-environment",
 )
@@ -223,6 +224,15 @@ def check_workflow_inputs(provenance: Provenance, expected: dict[str, str]) -> C
     return Check("workflow-inputs", True, shown, shown)
 
 
+def check_trigger(identity: GitHubIdentity, triggers: Sequence[str]) -> Check:
+    """The event that started the build (from the certificate) is one the policy allows."""
+    expected = " or ".join(triggers)
+    actual = identity.trigger
+    ok = actual in triggers
+    return Check("trigger", ok, expected, _show(actual),
+                 "" if ok else "the build was started by another event")
+
+
 # --- beyond slsa-verifier: the provenance must agree with the certificate ------------
 
 def check_certificate_consistency(identity: GitHubIdentity, provenance: Provenance) -> list[Check]:
@@ -271,6 +281,8 @@ def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: Policy,
         checks.append(check_source_versioned_tag(provenance, policy.source_versioned_tag))
     if policy.build_workflow_inputs:
         checks.append(check_workflow_inputs(provenance, dict(policy.build_workflow_inputs)))
+    if policy.triggers:
+        checks.append(check_trigger(identity, policy.triggers))
     checks += check_certificate_consistency(identity, provenance)
     checks.append(check_runner(identity, provenance))
     return checks

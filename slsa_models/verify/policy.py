@@ -4,6 +4,14 @@
 InputError (exit 2) before any file is read. New fields (public keys for
 key-signed provenance, expiry, policy files) are added with defaults, so
 existing callers keep working.
+
+Which rules apply to which provenance: the source and ref rules (source URI,
+tag, versioned tag, branch, triggers, workflow inputs) and ``builder_id`` are
+checked on Sigstore-signed provenance from GitHub, whose certificate vouches
+for them. Key-signed provenance (the local builder) is judged by its
+``TrustedKey`` entry: the key, its builder id (else ``builder_id``), its
+expiry and its optional source repository. A policy file fills both at once
+(see ``slsa_models.verify.policy_file``).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from types import MappingProxyType
 
 from slsa_models.errors import InputError
 from slsa_models.verify import semver
+from slsa_models.verify.keys import TrustedKey
 
 GITHUB_GIT_PREFIX = "git+https://github.com/"
 
@@ -77,6 +86,8 @@ class Policy:
     builder_id: str | None = None
     build_workflow_inputs: Mapping[str, str] = field(default_factory=dict)
     trusted_root: Path | None = None  # a Sigstore TrustedRoot JSON; default: public-good, offline
+    public_keys: tuple[TrustedKey, ...] = ()  # keys trusted for key-signed provenance
+    triggers: tuple[str, ...] = ()  # GitHub events a build may have been triggered by; () any
 
     def __post_init__(self) -> None:
         if self.source_uri is not None:
@@ -101,6 +112,8 @@ class Policy:
         )
         if self.trusted_root is not None:
             object.__setattr__(self, "trusted_root", Path(self.trusted_root))
+        object.__setattr__(self, "public_keys", _trusted_keys(self.public_keys))
+        object.__setattr__(self, "triggers", _triggers(self.triggers))
 
     # Cached: a Policy is immutable and often reused for many verifications.
     @functools.cached_property
@@ -110,3 +123,32 @@ class Policy:
     @functools.cached_property
     def expected_builder(self) -> BuilderID | None:
         return None if self.builder_id is None else BuilderID.parse(self.builder_id)
+
+
+def _trusted_keys(keys: object) -> tuple[TrustedKey, ...]:
+    """A tuple of distinct keys with distinct names: one key signs for one builder."""
+    if isinstance(keys, TrustedKey) or not isinstance(keys, list | tuple):
+        raise InputError("public keys: expected a list of TrustedKey")
+    names: dict[str, TrustedKey] = {}
+    hints: dict[str, TrustedKey] = {}
+    for key in keys:
+        if not isinstance(key, TrustedKey):
+            raise InputError(f"public keys: expected TrustedKey entries, got {type(key).__name__}")
+        if key.name in names:
+            raise InputError(f"two trusted keys are named {key.name!r}; give each its own name")
+        if key.hint in hints:
+            raise InputError(
+                f"trusted keys {hints[key.hint].name!r} and {key.name!r} are the same public key; "
+                "trust it once (one key signs for one builder)"
+            )
+        names[key.name] = hints[key.hint] = key
+    return tuple(keys)
+
+
+def _triggers(triggers: object) -> tuple[str, ...]:
+    if isinstance(triggers, str) or not isinstance(triggers, list | tuple | set | frozenset):
+        raise InputError("triggers: expected a list of GitHub event names, e.g. push, release")
+    for trigger in triggers:
+        if not isinstance(trigger, str) or not trigger.strip():
+            raise InputError(f"trigger {trigger!r}: expected a GitHub event name, e.g. push")
+    return tuple(dict.fromkeys(triggers))

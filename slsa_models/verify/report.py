@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slsa_models.errors import VerificationFailed
+
+if TYPE_CHECKING:
+    from slsa_models.verify.artifact import Artifact
+    from slsa_models.verify.bundle import LoadedProvenance
 
 SUBJECT_DIGEST = "subject-digest"
 
@@ -71,6 +76,7 @@ class Report:
     provenance_sha256: str
     kind: str
     payload: bytes | None = field(default=None, repr=False, compare=False)
+    signer_key: str | None = None  # key-signed provenance: the trusted key that verified it
 
     def failed_checks(self) -> list[Check]:
         return [check for check in self.checks if not check.passed]
@@ -91,6 +97,7 @@ class Report:
             "source_uri": self.source_uri,
             "commit": self.commit,
             "provenance_sha256": self.provenance_sha256,
+            **({"signer_key": self.signer_key} if self.signer_key is not None else {}),
             "artifacts": [artifact.to_dict() for artifact in self.artifacts],
             "checks": [check.to_dict() for check in self.checks],
         }
@@ -102,3 +109,24 @@ class Report:
         first = self.first_failure()
         reason = first.message if first else "no artifact passed"
         raise VerificationFailed(f"SLSA verification failed: {reason}", report=self)
+
+
+def artifact_results(report_checks: list[Check], artifacts: Sequence[Artifact],
+                     subjects: dict[str, str] | None = None) -> list[ArtifactResult]:
+    """An artifact passes when every shared check and its own digest check passed."""
+    shared_ok = all(c.passed for c in report_checks if c.artifact is None)
+    results = []
+    for artifact in artifacts:
+        own = [c for c in report_checks if c.artifact == artifact.name]
+        passed = shared_ok and bool(own) and all(c.passed for c in own)
+        results.append(ArtifactResult(artifact.name, artifact.sha256, passed,
+                                      (subjects or {}).get(artifact.sha256)))
+    return results
+
+
+def unverified(loaded: LoadedProvenance, checks: list[Check], artifacts: Sequence[Artifact],
+               kind: str, payload: bytes | None = None) -> Report:
+    """A FAILED report that vouches for nothing: no builder, source or commit."""
+    return Report(passed=False, checks=checks, artifacts=artifact_results(checks, artifacts),
+                  builder_id=None, source_uri=None, commit=None,
+                  provenance_sha256=loaded.sha256, kind=kind, payload=payload)

@@ -3,7 +3,8 @@
 Supported: in-toto Statement v0.1 and v1; SLSA v0.2 as written by
 slsa-github-generator (generic and Go builders), and SLSA v1 as written by
 GitHub artifact attestations (buildType ``actions.github.io/.../workflow/v1``
-and the older ``slsa-framework.github.io/github-actions-buildtypes``).
+and the older ``slsa-framework.github.io/github-actions-buildtypes``);
+for key-signed provenance (the local builder), Statement v1 with SLSA v1 only.
 Only verified payloads reach this module. Where a field means something
 subtle (which branch a tag build came from), slsa-verifier's reading is
 followed.
@@ -32,6 +33,8 @@ GITHUB_WORKFLOW_BUILD_TYPES = frozenset({
 
 KIND_GENERATOR = "slsa-github-generator"
 KIND_GITHUB_ATTESTATION = "github-attestation"
+KIND_LOCAL = "local-builder"
+STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 
 
 class StatementError(Exception):
@@ -70,6 +73,14 @@ class Provenance:
     runner_environment: str | None
     environment: Mapping[str, Any] = field(default_factory=dict, repr=False)
     inputs_source: Any = field(default=None, repr=False)
+
+    def subject_names(self) -> dict[str, str]:
+        """sha256 hex (lowercase) -> subject name."""
+        return {
+            digest: subject.name
+            for subject in self.subjects
+            if (digest := subject.digest.get("sha256", "").lower())
+        }
 
     @property
     def ref(self) -> str | None:
@@ -281,8 +292,16 @@ def _from_v1(statement: Mapping[str, Any], subjects: tuple[Subject, ...]) -> Pro
     )
 
 
-def parse_statement(payload_type: str | None, payload: bytes | None) -> Provenance:
-    """Read a verified DSSE payload; StatementError says why it is not usable provenance."""
+def _git_dependency(definition: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The first resolved dependency that records a git commit, else {}."""
+    dependencies = definition.get("resolvedDependencies")
+    for dependency in dependencies if isinstance(dependencies, list) else ():
+        if _string(_mapping(dependency, "digest"), "gitCommit"):
+            return dependency
+    return {}
+
+
+def _load_statement(payload_type: str | None, payload: bytes | None) -> Mapping[str, Any]:
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise StatementError(f"payload type is {payload_type!r}, not {IN_TOTO_PAYLOAD_TYPE!r}")
     try:
@@ -291,6 +310,62 @@ def parse_statement(payload_type: str | None, payload: bytes | None) -> Provenan
         raise StatementError("the signed payload is not JSON") from None
     if not isinstance(statement, Mapping):
         raise StatementError("the signed payload is not a JSON object")
+    return statement
+
+
+def parse_local_statement(payload_type: str | None, payload: bytes | None) -> Provenance:
+    """Read a key-signed payload: in-toto Statement v1 with SLSA v1 provenance only.
+
+    Any buildType is accepted (the trusted key and the pinned builder id say who
+    built it). There is no trigger, ref or workflow for a local build; the
+    source is the first resolved dependency with a git commit, if any.
+    """
+    statement = _load_statement(payload_type, payload)
+    if statement.get("_type") != STATEMENT_V1:
+        raise StatementError(
+            f"in-toto statement type {statement.get('_type')!r}; expected {STATEMENT_V1!r}"
+        )
+    predicate_type = statement.get("predicateType")
+    if predicate_type != SLSA_V1:
+        raise StatementError(f"predicate type {predicate_type!r}; expected {SLSA_V1!r}")
+    subjects = _subjects(statement)
+    predicate = _mapping(statement, "predicate")
+    definition = _mapping(predicate, "buildDefinition")
+    build_type = _string(definition, "buildType")
+    if not build_type:
+        raise StatementError("the provenance has no buildDefinition.buildType")
+    run_details = _mapping(predicate, "runDetails")
+    builder_id = _string(_mapping(run_details, "builder"), "id")
+    if not builder_id:
+        raise StatementError("the provenance has no runDetails.builder.id")
+    dependency = _git_dependency(definition)
+    return Provenance(
+        kind=KIND_LOCAL,
+        statement_type=STATEMENT_V1,
+        predicate_type=SLSA_V1,
+        build_type=build_type,
+        builder_id=builder_id,
+        subjects=subjects,
+        trigger_uri=None,
+        source_uri=_string(dependency, "uri"),
+        commits=(("resolvedDependencies[].digest.gitCommit",
+                  _string(_mapping(dependency, "digest"), "gitCommit")),),
+        refs=(),
+        event_name=None,
+        repository_id=None,
+        owner_id=None,
+        invocation_uris=(("runDetails.metadata.invocationId",
+                          _string(_mapping(run_details, "metadata"), "invocationId")),),
+        workflow_uri=None,
+        runner_environment=None,
+        environment={},
+        inputs_source=_mapping(definition, "externalParameters"),
+    )
+
+
+def parse_statement(payload_type: str | None, payload: bytes | None) -> Provenance:
+    """Read a verified DSSE payload; StatementError says why it is not usable provenance."""
+    statement = _load_statement(payload_type, payload)
     if statement.get("_type") not in STATEMENT_TYPES:
         raise StatementError(f"unsupported in-toto statement type {statement.get('_type')!r}")
     subjects = _subjects(statement)
