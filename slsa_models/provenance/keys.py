@@ -65,12 +65,17 @@ def load_private_key(path: Path, password: bytes | None = None) -> ec.EllipticCu
 
 
 def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
-    data = _read_key_file(path)
+    return public_key_from_pem(_read_key_file(path), str(path))
+
+
+def public_key_from_pem(data: bytes | str, label: str) -> ec.EllipticCurvePublicKey:
+    """An ECDSA P-256 public key from PEM text; InputError naming ``label`` otherwise."""
+    pem = data.encode() if isinstance(data, str) else bytes(data)
     try:
-        key = serialization.load_pem_public_key(data)
+        key = serialization.load_pem_public_key(pem)
     except ValueError:
-        raise InputError(f"{path}: not a PEM public key") from None
-    return _require_p256(key, path)
+        raise InputError(f"{label}: not a PEM public key") from None
+    return _require_p256(key, label)
 
 
 def _read_key_file(path: Path) -> bytes:
@@ -82,8 +87,8 @@ def _read_key_file(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read key: {error.strerror}") from None
 
 
-def _require_p256(key: object, path: Path):  # type: ignore[no-untyped-def]
+def _require_p256(key: object, label: str | Path):  # type: ignore[no-untyped-def]
     curve = getattr(key, "curve", None)
     if not isinstance(curve, ec.SECP256R1):
-        raise InputError(f"{path}: not an ECDSA P-256 key (the local builder signs with P-256 only)")
+        raise InputError(f"{label}: not an ECDSA P-256 key (the local builder signs with P-256 only)")
     return key

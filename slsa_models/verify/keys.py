@@ -11,31 +11,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from slsa_models.errors import InputError
-from slsa_models.provenance.keys import key_hint, load_public_key
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def public_key_from_pem(data: bytes | str, label: str) -> ec.EllipticCurvePublicKey:
-    """An ECDSA P-256 public key from PEM text; InputError naming ``label`` otherwise."""
-    pem = data.encode() if isinstance(data, str) else bytes(data)
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except ValueError:
-        raise InputError(f"{label}: not a PEM public key") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise InputError(f"{label}: not an ECDSA P-256 key (the local builder signs with P-256 only)")
-    return key
+from slsa_models.provenance.keys import key_hint, load_public_key, public_key_from_pem
+from slsa_models.provenance.statement import rfc3339
 
 
 @dataclass(frozen=True, slots=True)
