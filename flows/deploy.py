@@ -6,6 +6,7 @@ model's history. Run locally in Prefect's ephemeral mode::
 
     python -m flows.deploy --model-name digits-cnn --store s3://models/prod \\
         --source-uri github.com/acme/models --source-branch main
+    python -m flows.deploy --model-name digits-cnn --policy policy.toml
 
 Exit status: 0 deployed; 1 refused (a check failed, the smoke test failed, or
 another deployment won); 2 unusable input (flags, store, missing or malformed
@@ -62,18 +63,20 @@ def deploy_flow(
     builder_id: str | None = None,
     build_workflow_inputs: dict[str, str] | None = None,
     policy_file: str | None = None,
+    public_keys: list[str] | None = None,
     provenance_url: str | None = None,
     allow_pickle: bool = False,
 ) -> dict[str, Any]:
     """Deploy ``model_name`` (``digest``, or its newest stored model) if its provenance verifies.
 
-    The policy is the verifier's flags or ``policy_file``. Returns the deployment
+    The policy is the verifier's flags (``public_keys``: PEM files of local builders'
+    keys, trusted for ``builder_id``) or ``policy_file``. Returns the deployment
     record written to current.json; a refusal is recorded, reported, then raised.
     """
     policy = deploy.build_policy(
         policy_file=policy_file, source_uri=source_uri, source_tag=source_tag,
         source_versioned_tag=source_versioned_tag, source_branch=source_branch,
-        builder_id=builder_id, build_workflow_inputs=build_workflow_inputs,
+        builder_id=builder_id, build_workflow_inputs=build_workflow_inputs, public_keys=public_keys,
     )
     store_uri = store or default_store_uri()
     run_id = str(flow_run.id) if flow_run.id else None
@@ -109,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the model to deploy (default: the newest stored model of that name)")
     parser.add_argument("--store", help="s3://bucket/prefix or file:///dir "
                         "(default $SLSA_MODELS_STORE or .slsa-models/store)")
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--policy", metavar="FILE", help="a policy file instead of the flags below")
     source.add_argument("--source-uri", metavar="URI",
                         help="expected source repository, e.g. github.com/acme/models")
@@ -119,6 +122,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      help="expected version (semantic-version match, as slsa-verifier)")
     ref.add_argument("--source-branch", metavar="BRANCH", help="expected branch")
     parser.add_argument("--builder-id", metavar="ID", help="the builder that must have signed")
+    parser.add_argument("--public-key", action="append", default=[], metavar="PEM",
+                        help="a local builder's public key (ECDSA P-256 PEM file) trusted for "
+                        "key-signed provenance; repeatable; needs --builder-id")
     parser.add_argument("--build-workflow-input", action="append", default=[], metavar="KEY=VALUE",
                         type=_workflow_input, help="an expected workflow_dispatch input; repeatable")
     parser.add_argument("--provenance-url", metavar="URL",
@@ -128,11 +134,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="smoke-load pytorch_full_model.pth (a pickle) after it verified")
     parser.add_argument("--json", action="store_true", help="print the deployment record as JSON")
     args = parser.parse_args(argv)
+    if args.policy is None and args.source_uri is None and not args.public_key:
+        parser.error("one of the arguments --policy --source-uri --public-key is required")
     if args.policy is not None:
         extra = [flag for flag in ("source_tag", "source_versioned_tag", "source_branch", "builder_id")
                  if getattr(args, flag) is not None]
-        if args.build_workflow_input:
-            extra.append("build_workflow_input")
+        extra += [flag for flag in ("build_workflow_input", "public_key") if getattr(args, flag)]
         if extra:
             flags = ", ".join("--" + name.replace("_", "-") for name in extra)
             parser.error(f"--policy cannot be combined with {flags}: the policy file says what to expect")
@@ -160,6 +167,7 @@ def parameters_from(args: argparse.Namespace) -> dict[str, Any]:
                                   "allow_pickle": args.allow_pickle}
     parameters.update({flag: getattr(args, flag) for flag in POLICY_FLAGS})
     parameters["build_workflow_inputs"] = dict(args.build_workflow_input) or None
+    parameters["public_keys"] = [str(Path(key).absolute()) for key in args.public_key] or None
     return parameters
 
 
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # bad input fails here, before a flow run is created
         layout.validate_model_name(args.model_name)
         deploy.build_policy(**{name: parameters[name] for name in (*POLICY_FLAGS, "policy_file",
-                                                                 "build_workflow_inputs")})
+                                                                 "build_workflow_inputs", "public_keys")})
         store_uri = args.store or default_store_uri()
         current_uri = open_store(store_uri).object_uri(layout.current_key(args.model_name))
     except SlsaModelsError as error:

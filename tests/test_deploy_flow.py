@@ -266,6 +266,54 @@ def test_nonexistent_model_fails_in_one_line(
     assert outcomes(s3_store_uri) == []
 
 
+# -- a model trained here, end to end ----------------------------------------------------------
+
+
+def test_trained_model_deploys_end_to_end(
+    prefect_server: str, s3_store_uri: str, s3_client: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's "done when": the train flow stores a model with the local builder's
+    key-signed provenance; `python -m flows.deploy --public-key PEM --builder-id ID` deploys it
+    with a passing report and a smoke-load; serving loads it; the same model with one byte
+    changed in the store is refused (here under --policy FILE) and current.json stays as it was."""
+    from slsa_models import verify
+
+    if not hasattr(verify, "load_policy"):
+        pytest.skip("the verifier does not read policy files yet")
+    from flows.deploy import main
+    from flows.train import train_flow
+    from slsa_models.provenance.signers import default_builder_id, dev_key_paths
+    from slsa_models.serving import load_verified_model
+
+    trained = train_flow(model_format="pytorch_jitted_model.pt", model_name=MODEL, store=s3_store_uri,
+                         epochs=1, attest=True)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        f'version = 1\n[local.dev]\nbuilder-id = "{default_builder_id()}"\n'
+        f'public-key = "{dev_key_paths()[1]}"\n'
+    )
+    args = ["--model-name", MODEL, "--store", s3_store_uri, "--policy", str(policy)]
+    assert main(["--model-name", MODEL, "--store", s3_store_uri, "--digest", f"sha256:{trained['sha256']}",
+                 "--public-key", str(dev_key_paths()[1]), "--builder-id", default_builder_id()]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED: SLSA verification passed" in out
+    assert "smoke-load: passed: loaded with the safe loader of pytorch_jitted_model.pt" in out
+    store = open_store(s3_store_uri)
+    deployed = current_bytes(store)
+    assert json.loads(deployed or b"")["digest"] == f"sha256:{trained['sha256']}"
+    assert load_verified_model(store, MODEL, verify.load_policy(policy)) is not None
+
+    body = bytearray(open_store(s3_store_uri).read_bytes(trained["key"]))
+    body[len(body) // 2] ^= 0x01
+    bucket = s3_store_uri.removeprefix("s3://").split("/")[0]
+    s3_client.put_object(Bucket=bucket, Key=f"prefix/{trained['key']}", Body=bytes(body))
+    assert main(args) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith("error: SLSA verification failed: ")
+    assert current_bytes(store) == deployed
+    assert outcomes(s3_store_uri) == ["refused", "promoted"]
+
+
 # -- command line -----------------------------------------------------------------------------
 
 
@@ -303,7 +351,7 @@ def test_cli_json_prints_the_record(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "error: one of the arguments --policy --source-uri is required"),
+        ([], "error: one of the arguments --policy --source-uri --public-key is required"),
         (["--source-uri", SOURCE, "--source-tag", "v1", "--source-branch", "main"],
          "error: argument --source-branch: not allowed with argument --source-tag"),
         (["--policy", "p.toml", "--source-tag", "v1"],
@@ -349,18 +397,38 @@ def test_bad_values_fail_before_a_flow_run(
     assert not list(store.iterdir())
 
 
-def test_policy_file_until_the_verifier_reads_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_cli_with_a_policy_file(
+    prefect_server: str, file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from flows.deploy import main
     from slsa_models import verify
 
-    if hasattr(verify, "load_policy"):
-        pytest.skip("the verifier reads policy files: covered with the key-signed tests")
     policy = tmp_path / "policy.toml"
-    policy.write_text("")
-    assert main(["--model-name", MODEL, "--store", tmp_path.as_uri(), "--policy", str(policy)]) == 2
-    assert capsys.readouterr().err == "error: policy files are not supported yet\n"
+    policy.write_text(f'version = 1\n[github]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
+    store_vector(file_store_uri)
+    code = main(["--model-name", MODEL, "--store", file_store_uri, "--policy", str(policy)])
+    if not hasattr(verify, "load_policy"):
+        assert code == 2
+        assert capsys.readouterr().err == "error: policy files are not supported yet\n"
+        return
+    assert code == 0
+    assert json.loads(current_bytes(open_store(file_store_uri)) or b"")["policy"]["source_tag"] == "v14"
+
+
+def test_cli_with_a_bad_policy_file_fails_before_a_flow_run(
+    file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.deploy import main
+    from slsa_models import verify
+
+    if not hasattr(verify, "load_policy"):
+        pytest.skip("the verifier does not read policy files yet")
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[github]\nsource-uri = 7\n")
+    assert main(["--model-name", MODEL, "--store", file_store_uri, "--policy", str(policy)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {policy}: ")
+    assert outcomes(file_store_uri) == []
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -241,13 +241,36 @@ def test_policy_file_and_flags_are_exclusive(tmp_path: Path) -> None:
     )
 
 
-def test_policy_file_waits_for_the_verifiers_loader(tmp_path: Path) -> None:
+def test_policy_file_is_read_by_the_verifier(tmp_path: Path) -> None:
     from slsa_models import verify
 
-    if hasattr(verify, "load_policy"):
-        pytest.skip("slsa_models.verify.load_policy exists: policy files are handled by the verifier")
-    with pytest.raises(InputError, match="^policy files are not supported yet$"):
-        deploy.build_policy(policy_file=tmp_path / "policy.toml")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[github]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
+    if not hasattr(verify, "load_policy"):
+        with pytest.raises(InputError, match="^policy files are not supported yet$"):
+            deploy.build_policy(policy_file=policy)
+        return
+    assert deploy.build_policy(policy_file=policy) == POLICY
+    assert deploy.build_policy(policy_file="", source_uri=SOURCE, source_tag="v14") == POLICY
+
+
+def test_public_keys_need_a_builder_id(tmp_path: Path) -> None:
+    from slsa_models import verify
+    from slsa_models.provenance.keys import generate_key_pair
+
+    if not hasattr(verify, "TrustedKey"):
+        pytest.skip("the verifier does not check key-signed provenance yet")
+    public = tmp_path / "b.pub.pem"
+    generate_key_pair(tmp_path / "b.pem", public)
+    with pytest.raises(InputError) as caught:
+        deploy.build_policy(public_keys=[public])
+    assert str(caught.value) == (
+        "a public key needs a builder id (--builder-id): key-signed provenance has no default trusted builder"
+    )
+    policy = deploy.build_policy(public_keys=[public], builder_id="https://ci.example.com/b")
+    [key] = policy.public_keys
+    assert key.builder_id == "https://ci.example.com/b"
+    assert deploy.policy_to_dict(policy)["public_keys"] == [key.to_dict()]
 
 
 def test_bad_policy_values_fail_before_anything_runs() -> None:

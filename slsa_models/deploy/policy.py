@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,15 @@ def build_policy(
     source_branch: str | None = None,
     builder_id: str | None = None,
     build_workflow_inputs: Mapping[str, str] | None = None,
+    public_keys: Sequence[str | os.PathLike[str]] | None = None,
 ) -> Policy:
-    """A Policy from a policy file or from the verifier's flags (not both)."""
+    """A Policy from a policy file or from the verifier's flags (not both).
+
+    ``public_keys`` are PEM files of local builders' keys, trusted for
+    ``builder_id`` (and ``source_uri`` when given), as ``verify-artifact
+    --public-key`` does. An empty ``policy_file`` counts as none (prefect.yaml
+    fills it from an environment variable that may be unset).
+    """
     flags = {
         "source_uri": source_uri,
         "source_tag": source_tag,
@@ -36,21 +43,23 @@ def build_policy(
         "source_branch": source_branch,
         "builder_id": builder_id,
     }
-    if policy_file is not None:
+    if policy_file is not None and str(policy_file) != "":
         given = [name for name, value in flags.items() if value is not None]
-        if build_workflow_inputs:
-            given.append("build_workflow_inputs")
+        given += [name for name, value in (("build_workflow_inputs", build_workflow_inputs),
+                                           ("public_keys", public_keys)) if value]
         if given:
             raise InputError(
                 f"give a policy file or the policy flags, not both (also given: {', '.join(given)})"
             )
         return _load_policy_file(Path(policy_file))
-    if source_uri is None:
+    if source_uri is None and not public_keys:
         raise InputError(
             "no policy: give a policy file (--policy FILE) or the repository the model must"
             " come from (--source-uri github.com/OWNER/REPO)"
         )
-    return Policy(**flags, build_workflow_inputs=dict(build_workflow_inputs or {}))
+    keys = _trusted_keys(public_keys or (), builder_id, source_uri)
+    extra = {"public_keys": keys} if keys else {}
+    return Policy(**flags, build_workflow_inputs=dict(build_workflow_inputs or {}), **extra)
 
 
 def _load_policy_file(path: Path) -> Policy:
@@ -60,6 +69,22 @@ def _load_policy_file(path: Path) -> Policy:
     if loader is None:
         raise InputError("policy files are not supported yet")
     return loader(path)
+
+
+def _trusted_keys(paths: Sequence[str | os.PathLike[str]], builder_id: str | None,
+                  source_uri: str | None) -> tuple[Any, ...]:
+    if not paths:
+        return ()
+    from slsa_models import verify
+
+    trusted_key = getattr(verify, "TrustedKey", None)
+    if trusted_key is None:
+        raise InputError("public keys are not supported yet")
+    if builder_id is None:
+        raise InputError("a public key needs a builder id (--builder-id): key-signed provenance"
+                         " has no default trusted builder")
+    return tuple(trusted_key.from_file(path, builder_id=builder_id, source_uri=source_uri)
+                 for path in paths)
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
