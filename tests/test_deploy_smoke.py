@@ -1,0 +1,71 @@
+"""Smoke-load: real models of the registered architecture, saved in the project's formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slsa_models import formats
+from slsa_models.deploy import smoke_load
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from slsa_models.training import DEFAULT_ARCHITECTURE, build_architecture
+
+    root = tmp_path_factory.mktemp("formats")
+    model = build_architecture("torch", DEFAULT_ARCHITECTURE)
+    return {
+        name: formats.save_model(model, name, root / name.split(".")[0])
+        for name in ("pytorch_model.pth", "pytorch_full_model.pth", "pytorch_jitted_model.pt")
+    }
+
+
+@pytest.mark.parametrize("name", ["pytorch_model.pth", "pytorch_jitted_model.pt"])
+def test_safe_formats_load_and_predict(saved: dict[str, Path], name: str) -> None:
+    result = smoke_load(saved[name], verified=True)
+    assert result.status == "passed" and not result.blocks_deploy
+    assert result.detail.startswith(f"loaded with the safe loader of {name}; predicted classes [")
+
+
+def test_keras_archive_loads_and_predicts(tmp_path: Path) -> None:
+    from slsa_models.training import DEFAULT_ARCHITECTURE, build_architecture
+
+    path = formats.save_model(build_architecture("tensorflow", DEFAULT_ARCHITECTURE),
+                              "tensorflow_model.keras", tmp_path)
+    assert smoke_load(path, verified=True).status == "passed"
+
+
+def test_pickle_is_skipped_without_the_opt_in(saved: dict[str, Path]) -> None:
+    result = smoke_load(saved["pytorch_full_model.pth"], verified=True)
+    assert result.status == "skipped" and not result.blocks_deploy
+    assert result.detail == (
+        "pytorch_full_model.pth is a pickle that can run code when loaded; deployed without loading it"
+        " (opt in with allow_pickle / --allow-pickle to smoke-load it after verification)"
+    )
+    assert smoke_load(saved["pytorch_full_model.pth"], verified=True, allow_pickle=True).status == "passed"
+
+
+def test_nothing_is_loaded_before_verification_passed(saved: dict[str, Path]) -> None:
+    result = smoke_load(saved["pytorch_full_model.pth"], verified=False, allow_pickle=True)
+    assert (result.status, result.detail) == (
+        "not-run", "verification did not pass: nothing is loaded before it does"
+    )
+    assert smoke_load(None, verified=True).status == "not-run"
+
+
+def test_a_file_of_no_known_format_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"onnx")
+    result = smoke_load(path, verified=True)
+    assert result.status == "skipped"
+    assert result.detail.startswith("model.onnx is not one of the six model formats (tensorflow_model.keras, ")
+
+
+def test_bytes_that_do_not_load_fail_the_smoke_test(tmp_path: Path) -> None:
+    path = tmp_path / "pytorch_model.pth"
+    path.write_bytes(b"not a torch file")
+    result = smoke_load(path, verified=True)
+    assert result.status == "failed" and result.blocks_deploy
+    assert result.detail.startswith(f"cannot load pytorch_model.pth from {path}: ")
