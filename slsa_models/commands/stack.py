@@ -1,0 +1,106 @@
+"""``slsa-models stack up|run|status|stop``: the whole pipeline on this machine, in one command."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from slsa_models import formats
+from slsa_models.errors import SlsaModelsError
+from slsa_models.settings import DEFAULT_MODEL_NAME
+
+ENVIRONMENT_HELP = (
+    "Settings: SLSA_MODELS_HOME (state directory, default ./.slsa-models; the stack keeps pid files, "
+    "logs, the SeaweedFS data and the Prefect database under <state>/stack), SLSA_MODELS_PREFECT_PORT "
+    "(default 4200), SLSA_MODELS_S3_PORT (default 8333), SLSA_MODELS_STACK_BUCKET (default "
+    "slsa-models), SLSA_MODELS_CHECKOUT (the directory with prefect.yaml). Everything listens on "
+    "127.0.0.1 only."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ENVIRONMENT_HELP
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser(
+        "up", help="start SeaweedFS, the Prefect server and a worker (reusing what runs), "
+        "register the deployments, then train and deploy",
+        description="Start the local stack (reusing whatever already runs), register the "
+        "deployments, run the train deployment, then the gated deploy of that model.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    _run_options(up)
+    up.add_argument("--no-run", action="store_true", help="only start the stack and register the deployments")
+    run = actions.add_parser(
+        "run", help="train and deploy on the running stack",
+        description="Run the train deployment, then the gated deploy of that model, on a running stack.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    _run_options(run)
+    actions.add_parser("status", help="show which services run, with their pids and URLs", epilog=ENVIRONMENT_HELP)
+    actions.add_parser("stop", help="stop the worker, the Prefect server and SeaweedFS", epilog=ENVIRONMENT_HELP)
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-format", type=_format_name, metavar="FORMAT",
+                        help=f"format to train (default: the deployment's, {formats.DEFAULT_FORMAT}); "
+                        "one of " + ", ".join(formats.FORMAT_NAMES))
+    parser.add_argument("--model-name", default=None, help=f"model name (default {DEFAULT_MODEL_NAME})")
+    parser.add_argument("--epochs", type=_positive_int, help="training epochs (default: the flow's, 2)")
+    parser.add_argument("--seed", type=int, help="random seed (default: the flow's, 0)")
+    parser.add_argument("--store", metavar="URI",
+                        help="store for both runs (default: the stack's bucket, s3://slsa-models)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from slsa_models.stack import StackConfig, lifecycle
+
+    config = StackConfig.from_env()
+    if args.action == "status":
+        return _status(config)
+    if args.action == "stop":
+        lifecycle.stop(config, echo=print)
+        return 0
+    if args.action == "up":
+        lifecycle.up(config, echo=print)
+        if args.no_run:
+            print(f"Prefect UI: {config.ui_url}")
+            return 0
+    result = lifecycle.run_pipeline(config, train_parameters=_train_parameters(args), echo=print)
+    print(f"Prefect UI: {config.ui_url}")
+    print(f"model:      {result.model_uri or 'unknown (see the train run in the UI)'}")
+    print(f"verdict:    {result.verdict}")
+    return 0 if result.passed else 1
+
+
+def _status(config: Any) -> int:
+    from slsa_models.stack import lifecycle
+
+    rows = lifecycle.status(config)
+    width = max(len(row.label) for row in rows)
+    for row in rows:
+        state = f"running (pid {row.pid})" if row.pid else "not running"
+        print(f"{row.label:<{width}}  {state:<22}  {row.detail}")
+    return 0 if all(row.pid for row in rows) else 1
+
+
+def _train_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    given = {"model_format": args.model_format, "model_name": args.model_name, "epochs": args.epochs,
+             "seed": args.seed, "store": args.store}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _format_name(text: str) -> str:
+    try:
+        return formats.get_format(text).name
+    except SlsaModelsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"epochs must be a positive integer, got {value}")
+    return value

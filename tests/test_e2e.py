@@ -1,0 +1,258 @@
+"""End to end on loopback: `slsa-models stack up` starts SeaweedFS (S3), a Prefect server and a
+process worker, registers prefect.yaml's deployments and runs train then the gated deploy; the
+tests then drive the deployments with `prefect deployment run --watch` as a user would.
+
+One stack serves the whole session (test_ui.py looks at the same server); it is stopped when
+pytest ends. Models are PyTorch with one epoch to keep the runs short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slsa_models import formats
+from slsa_models.errors import InputError
+from slsa_models.stack import StackConfig, lifecycle, seaweedfs
+from slsa_models.stack import deployments as stack_deployments
+from slsa_models.stack.deployments import RunFailed
+from slsa_models.stack.prefect_api import PrefectAPI
+from slsa_models.stack.prefect_services import base_environment, flow_environment
+from slsa_models.stack.process import free_ports
+from slsa_models.store import layout
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = "digits-cnn"
+BUCKET = "slsa-models"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+WATCH = ("--watch", "--watch-interval", "1", "--watch-timeout", "300")
+
+
+@dataclass
+class SharedStack:
+    config: StackConfig
+    cli_env: dict[str, str]  # for `slsa-models stack ...`: this stack's state directory and ports
+    prefect_env: dict[str, str]  # for `prefect ...`: this stack's API, S3 endpoint and credentials
+    up_output: str
+    deploy_run_id: str  # the deploy run of `stack up`, which passed
+
+    @property
+    def api(self) -> PrefectAPI:
+        return PrefectAPI(self.config.api_url)
+
+    def s3(self) -> Any:
+        return seaweedfs.s3_client(self.config)
+
+    def stack(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "slsa_models.cli", "stack", *args], cwd=REPO,
+                              env=self.cli_env, capture_output=True, text=True, timeout=600)
+
+    def prefect(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "prefect", *args], cwd=REPO, env=self.prefect_env,
+                              capture_output=True, text=True, timeout=600)
+
+    def keys(self) -> set[str]:
+        listing = self.s3().list_objects_v2(Bucket=BUCKET)
+        return {item["Key"] for item in listing.get("Contents", [])}
+
+    def current(self) -> bytes:
+        return self.s3().get_object(Bucket=BUCKET, Key=layout.current_key(MODEL))["Body"].read()
+
+
+_SHARED: SharedStack | None = None
+
+
+def shared_stack(pytest_config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> SharedStack:
+    """Start the session's stack with the README's command (once); stop it when pytest ends."""
+    global _SHARED
+    if _SHARED is None:
+        home = tmp_path_factory.mktemp("stack-home")
+        prefect_port, s3_port = free_ports("127.0.0.1", 2)
+        config = StackConfig(home=home / "stack", checkout=REPO, prefect_port=prefect_port, s3_port=s3_port)
+        cli_env = {**os.environ, "SLSA_MODELS_HOME": str(home), "SLSA_MODELS_PREFECT_PORT": str(prefect_port),
+                   "SLSA_MODELS_S3_PORT": str(s3_port)}
+        pytest_config.add_cleanup(lambda: lifecycle.stop(config))
+        up = subprocess.run(
+            [sys.executable, "-m", "slsa_models.cli", "stack", "up",
+             "--model-format", "pytorch_jitted_model.pt", "--epochs", "1", "--seed", "21"],
+            cwd=REPO, env=cli_env, capture_output=True, text=True, timeout=600,
+        )
+        assert up.returncode == 0, f"stack up failed:\n{up.stdout}\n{up.stderr}"
+        verdict = re.search(rf"^verdict: +PASSED: .*/runs/flow-run/({UUID})\)$", up.stdout, re.MULTILINE)
+        assert verdict, up.stdout
+        _SHARED = SharedStack(config, cli_env, flow_environment(config, base_environment(config)),
+                              up.stdout, verdict.group(1))
+    return _SHARED
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SharedStack:
+    return shared_stack(request.config, tmp_path_factory)
+
+
+def run_id(output: str) -> str:
+    found = re.search(rf"UUID: ({UUID})", output)
+    assert found, output
+    return found.group(1)
+
+
+def test_stack_up_ends_with_a_deployed_verified_model(stack: SharedStack) -> None:
+    config = stack.config
+    lines = stack.up_output.splitlines()
+    progress = [line for line in lines if not line.startswith("    ")]  # the runs' own output is indented
+    assert progress[:9] == [
+        f"state       {config.home}",
+        f"started     SeaweedFS (S3) at {config.s3_endpoint}",
+        f"created     bucket s3://{BUCKET}",
+        f"started     Prefect API at {config.api_url}",
+        "created     work pool slsa-models",
+        "started     Prefect worker on pool slsa-models",
+        f"wrote       {config.home / 'policy.toml'} (the deploy trusts the development key)",
+        "registered  train-model/train, deploy-model/deploy",
+        "running     prefect deployment run 'train-model/train' --watch",
+    ]
+    assert progress[9] == "running     prefect deployment run 'deploy-model/deploy' --watch"
+    assert progress[10] == f"Prefect UI: {config.ui_url}"
+    model = re.fullmatch(rf"model:      s3://{BUCKET}/(models/{MODEL}/sha256-([0-9a-f]{{64}})/pytorch_jitted_model.pt)",
+                         progress[11])
+    assert model, progress[11]
+    assert progress[12] == (f"verdict:    PASSED: verified and deployed "
+                            f"({config.ui_url}/runs/flow-run/{stack.deploy_run_id})")
+
+    current = json.loads(stack.current())
+    assert current["outcome"] == "promoted" and current["model_name"] == MODEL
+    assert current["object"]["key"] == model.group(1)
+    assert current["digest"] == f"sha256:{model.group(2)}"
+    assert current["flow_run_id"] == stack.deploy_run_id
+    assert {model.group(1), model.group(1) + ".intoto.jsonl"} <= stack.keys()
+
+
+def test_deployments_are_registered_as_prefect_yaml_says(stack: SharedStack) -> None:
+    train = stack.api.deployment("train-model", "train")
+    assert train is not None
+    model_format = train["parameter_openapi_schema"]["properties"]["model_format"]
+    assert model_format["enum"] == list(formats.FORMAT_NAMES)  # the UI's drop-down
+    assert train["parameters"] == {"model_format": formats.DEFAULT_FORMAT}
+    assert train["pull_steps"] == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+    env = train["job_variables"]["env"]
+    assert env["SLSA_MODELS_STORE"] == f"s3://{BUCKET}" and env["AWS_ENDPOINT_URL"] == stack.config.s3_endpoint
+    assert not any("SECRET" in name or "ACCESS_KEY" in name for name in env)
+
+    deploy = stack.api.deployment("deploy-model", "deploy")
+    assert deploy is not None
+    assert deploy["parameters"] == {"model_name": MODEL, "policy_file": str(stack.config.home / "policy.toml")}
+    assert stack.api.work_pool("slsa-models")["type"] == "process"
+    assert stack.api.online_workers("slsa-models") == ["slsa-models-local"]
+
+    request = urllib.request.Request(f"{stack.config.api_url}/automations/filter", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        [automation] = json.load(response)
+    assert automation["name"] == "deploy-after-train" and automation["enabled"] is False
+    assert automation["actions"][0]["deployment_id"] == deploy["id"]
+
+
+def test_prefect_cli_train_then_deploy_then_a_changed_byte_is_refused(stack: SharedStack) -> None:
+    before = stack.keys()
+    train = stack.prefect("deployment", "run", "train-model/train", "--param", "model_format=pytorch_model.pth",
+                          "--param", "epochs=1", "--param", "seed=31", *WATCH)
+    assert train.returncode == 0, train.stdout + train.stderr
+    new = stack.keys() - before
+    [key] = [k for k in new if k.endswith("/pytorch_model.pth")]
+    assert new == {key, key + ".intoto.jsonl"}  # the model and its provenance, nothing else
+    _, sha256, _ = layout.parse_model_key(key)
+
+    deploy = stack.prefect("deployment", "run", "deploy-model/deploy", "--param", f"digest=sha256:{sha256}", *WATCH)
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    deployed = stack.current()
+    record = json.loads(deployed)
+    assert record["model_name"] == MODEL and record["object"]["key"] == key
+    assert record["digest"] == f"sha256:{sha256}" and record["outcome"] == "promoted"
+
+    # Change one byte of the stored model, bypassing write-once (a plain PUT over the object).
+    s3 = stack.s3()
+    body = bytearray(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    body[len(body) // 2] ^= 0x01
+    s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(body))
+    history_before = {k for k in stack.keys() if k.startswith(layout.history_prefix(MODEL))}
+
+    refused = stack.prefect("deployment", "run", "deploy-model/deploy", "--param", f"digest=sha256:{sha256}", *WATCH)
+    assert refused.returncode != 0
+    assert "Flow run finished in state 'Failed'" in refused.stdout
+    assert stack.current() == deployed  # current.json unchanged, byte for byte
+    state = stack.api.flow_run(run_id(refused.stdout))["state"]
+    assert state["type"] == "FAILED"
+    assert "SLSA verification failed: subject-digest" in state["message"], state["message"]
+    added = {k for k in stack.keys() if k.startswith(layout.history_prefix(MODEL))} - history_before
+    assert len(added) == 1 and "-refused-" in next(iter(added))  # the refusal is on record
+
+
+def test_second_up_reuses_the_running_stack(stack: SharedStack) -> None:
+    pids = {row.label: row.pid for row in lifecycle.status(stack.config)}
+    assert all(pids.values())
+    again = stack.stack("up", "--no-run")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[1:6] == [
+        f"running     SeaweedFS (S3) at {stack.config.s3_endpoint}",
+        f"found       bucket s3://{BUCKET}",
+        f"running     Prefect API at {stack.config.api_url}",
+        "found       work pool slsa-models",
+        "running     Prefect worker on pool slsa-models",
+    ]
+    assert {row.label: row.pid for row in lifecycle.status(stack.config)} == pids
+    status = stack.stack("status")
+    assert status.returncode == 0
+    assert f"running (pid {pids['Prefect API']})" in status.stdout and stack.config.ui_url in status.stdout
+
+
+# -- bad input: one clear line, nothing stored or deployed ----------------------------------------
+
+
+def test_unknown_format_in_deployment_parameters(stack: SharedStack) -> None:
+    before, current = stack.keys(), stack.current()
+    with pytest.raises(InputError) as raised:
+        stack_deployments.run(stack.config, stack.prefect_env, "train-model/train", {"model_format": "onnx_model.onnx"})
+    assert str(raised.value) == (
+        "Prefect refused to run train-model/train: Validation failed for field 'model_format'. "
+        f"Failure reason: 'onnx_model.onnx' is not one of {list(formats.FORMAT_NAMES)}"
+    )
+    raw = stack.prefect("deployment", "run", "train-model/train", "--param", "model_format=onnx_model.onnx", *WATCH)
+    assert raw.returncode == 1 and "Created flow run" not in raw.stdout
+    assert stack.keys() == before and stack.current() == current
+
+
+def test_missing_bucket(stack: SharedStack) -> None:
+    before, current = stack.keys(), stack.current()
+    result = stack.stack("run", "--store", "s3://no-such-bucket/models", "--model-format", "pytorch_model.pth",
+                         "--epochs", "1")
+    assert result.returncode == 1
+    assert re.fullmatch(
+        rf"error: train-model/train run 'train-{MODEL}-pytorch_model.pth' ended Failed: S3 bucket 'no-such-bucket'"
+        rf" does not exist at {re.escape(stack.config.s3_endpoint)} \({re.escape(stack.config.ui_url)}"
+        rf"/runs/flow-run/{UUID}\)\n", result.stderr), result.stderr
+    assert "no-such-bucket" not in [b["Name"] for b in stack.s3().list_buckets()["Buckets"]]
+    assert stack.keys() == before and stack.current() == current
+
+
+def test_wrong_s3_credentials(stack: SharedStack) -> None:
+    before, current = stack.keys(), stack.current()
+    run = stack_deployments.run(stack.config, stack.prefect_env, "train-model/train",
+                                {"model_format": "pytorch_model.pth", "epochs": 1},
+                                job_variables={"env": {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}})
+    with pytest.raises(RunFailed) as raised:
+        run.raise_unless_completed()
+    message = str(raised.value)
+    assert message.startswith(f"train-model/train run 'train-{MODEL}-pytorch_model.pth' ended Failed: ")
+    assert message.removeprefix(f"train-model/train run 'train-{MODEL}-pytorch_model.pth' ended Failed: ").startswith(
+        f"access denied to s3://{BUCKET} at {stack.config.s3_endpoint} (SignatureDoesNotMatch): "), message
+    assert "\n" not in message and message.endswith(f"({stack.config.ui_url}/runs/flow-run/{run.id})")
+    assert stack.keys() == before and stack.current() == current
