@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,18 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return shared_stack(request.config, tmp_path_factory)
 
 
+def api_post(stack: SharedStack, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(f"{stack.config.api_url}{path}", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def deploy_runs(stack: SharedStack, deployment_id: str) -> dict[str, dict[str, Any]]:
+    runs = api_post(stack, "/flow_runs/filter", {"flow_runs": {"deployment_id": {"any_": [deployment_id]}}})
+    return {run["id"]: run for run in runs}
+
+
 def run_id(output: str) -> str:
     found = re.search(rf"UUID: ({UUID})", output)
     assert found, output
@@ -153,10 +166,7 @@ def test_deployments_are_registered_as_prefect_yaml_says(stack: SharedStack) -> 
     assert stack.api.work_pool("slsa-models")["type"] == "process"
     assert stack.api.online_workers("slsa-models") == ["slsa-models-local"]
 
-    request = urllib.request.Request(f"{stack.config.api_url}/automations/filter", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        [automation] = json.load(response)
+    [automation] = api_post(stack, "/automations/filter", {})
     assert automation["name"] == "deploy-after-train" and automation["enabled"] is False
     assert automation["actions"][0]["deployment_id"] == deploy["id"]
 
@@ -256,3 +266,32 @@ def test_wrong_s3_credentials(stack: SharedStack) -> None:
         f"access denied to s3://{BUCKET} at {stack.config.s3_endpoint} (SignatureDoesNotMatch): "), message
     assert "\n" not in message and message.endswith(f"({stack.config.ui_url}/runs/flow-run/{run.id})")
     assert stack.keys() == before and stack.current() == current
+
+
+def test_deploy_after_train_trigger_when_enabled(stack: SharedStack) -> None:
+    """The trigger is off by default; turned on as prefect.yaml says, a completed train run starts the deploy."""
+    deployment = stack.api.deployment("deploy-model", "deploy")
+    resumed = stack.prefect("automation", "resume", "deploy-after-train")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    try:
+        runs_before, keys_before = deploy_runs(stack, deployment["id"]), stack.keys()
+        train = stack.prefect("deployment", "run", "train-model/train", "--param", "model_format=pytorch_model.pth",
+                              "--param", "epochs=1", "--param", "seed=41", *WATCH)
+        assert train.returncode == 0, train.stdout + train.stderr
+        [key] = [k for k in stack.keys() - keys_before if k.endswith("/pytorch_model.pth")]
+
+        deadline, triggered = time.monotonic() + 180, None
+        while time.monotonic() < deadline:
+            new = [run for run_id_, run in deploy_runs(stack, deployment["id"]).items() if run_id_ not in runs_before]
+            if new and new[0]["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+                [triggered] = new
+                break
+            time.sleep(1)
+        assert triggered is not None, "no deploy run finished within 180 s of the train run"
+        assert triggered["state"]["type"] == "COMPLETED", triggered["state"]
+        assert triggered["parameters"] == {"model_name": MODEL, "policy_file": str(stack.config.home / "policy.toml")}
+        record = json.loads(stack.current())  # the newest stored model, the one just trained, is deployed
+        assert record["object"]["key"] == key and record["flow_run_id"] == triggered["id"]
+    finally:
+        paused = stack.prefect("automation", "pause", "deploy-after-train")
+        assert paused.returncode == 0, paused.stdout + paused.stderr
