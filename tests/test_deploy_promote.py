@@ -216,3 +216,19 @@ def _delete(store: ArtifactStore, key: str) -> None:
     boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).delete_object(
         Bucket=bucket, Key=f"{prefix}/{key}"
     )
+
+
+def test_a_damaged_current_json_stops_promotion(file_store_uri: str, tmp_path: Path) -> None:
+    """Nothing overwrites what cannot be read: an operator fixes or removes it."""
+    store = open_store(file_store_uri)
+    verdict, candidate = passed_verdict(store, tmp_path / "work")
+    store.compare_and_swap(layout.current_key(MODEL), b"{hand-edited", None)
+    with pytest.raises(deploy.CorruptRecordError) as caught:
+        promote(store, verdict, candidate)
+    assert str(caught.value) == (
+        f"{store.object_uri(layout.current_key(MODEL))} is not a deployment record (Expecting property name"
+        " enclosed in double quotes: line 1 column 2 (char 1)); fix or remove it"
+    )
+    assert not caught.value.retryable
+    assert store.read_bytes(layout.current_key(MODEL)) == b"{hand-edited"
+    assert history(store) == []
