@@ -1,11 +1,19 @@
 #!/bin/sh
-# Install the Debian packages the test suite needs beyond Python: chromium
-# (the headless browser of the Prefect UI test) and fonts for its screenshots.
+# Install the Debian packages the test suite needs beyond Python: chromium (the
+# headless browser of the Prefect UI test) and fonts for its screenshots.
 # Idempotent: when everything is already installed it only checks and exits.
 # Uses sudo only when not running as root.
+#
+# SLSA_MODELS_CHROMIUM=/path/to/chrome uses that browser instead of Debian's
+# chromium (Ubuntu's chromium package is only a wrapper around a snap).
 set -eu
 
-PACKAGES="chromium fonts-dejavu-core ca-certificates"
+PACKAGES="fonts-dejavu-core ca-certificates"
+if [ -n "${SLSA_MODELS_CHROMIUM:-}" ]; then
+    [ -x "$SLSA_MODELS_CHROMIUM" ] || { echo "error: SLSA_MODELS_CHROMIUM=$SLSA_MODELS_CHROMIUM is not an executable" >&2; exit 1; }
+else
+    PACKAGES="chromium $PACKAGES"
+fi
 
 missing=""
 for package in $PACKAGES; do
@@ -23,6 +31,15 @@ if ! command -v apt-get >/dev/null 2>&1; then
     echo "error: apt-get not found: install$missing with your system's package manager" >&2
     exit 1
 fi
+case "$missing " in
+    *" chromium "*)
+        if grep -qs '^ID=ubuntu' /etc/os-release; then
+            echo "error: Ubuntu's chromium package is a snap wrapper: run on Debian (e.g. a python:3.11-bookworm" \
+                 "container) or set SLSA_MODELS_CHROMIUM to a Chrome or Chromium binary" >&2
+            exit 1
+        fi
+        ;;
+esac
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""
@@ -37,5 +54,8 @@ echo "installing:$missing"
 $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086  # word splitting of the package list is intended
 $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
-command -v chromium >/dev/null 2>&1 || { echo "error: chromium is still missing after apt-get install" >&2; exit 1; }
+if [ -z "${SLSA_MODELS_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "error: chromium is still missing after apt-get install" >&2
+    exit 1
+fi
 echo "installed:$missing"

@@ -351,3 +351,13 @@ def test_install_script_updates_then_installs_the_missing_packages(tmp_path: Pat
     assert apt[0] == "apt-get update -qq"
     assert apt[1].startswith("apt-get install -y -qq --no-install-recommends") and "chromium" in apt[1]
     assert ("sudo" in lines) is sudo
+
+
+def test_install_script_leaves_chromium_alone_when_another_browser_is_named(tmp_path: Path) -> None:
+    env, calls = _fake_tools(tmp_path, installed=False, uid=0)
+    browser = tmp_path / "bin" / "chromium"
+    result = subprocess.run(["sh", str(SCRIPT)], env={**env, "SLSA_MODELS_CHROMIUM": str(browser)},
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    install = [line for line in calls.read_text().splitlines() if line.startswith("apt-get install")]
+    assert install == ["apt-get install -y -qq --no-install-recommends fonts-dejavu-core ca-certificates"]

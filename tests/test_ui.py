@@ -1,7 +1,8 @@
 """The Prefect UI, in headless Debian chromium, shows the deploy run and its verification artifact.
 
 It looks at the stack of test_e2e.py (the same session-wide server). chromium comes from
-scripts/install-system-deps.sh; without it these tests fail, they do not skip.
+scripts/install-system-deps.sh (or SLSA_MODELS_CHROMIUM names a Chrome or Chromium binary);
+without it these tests fail, they do not skip.
 
 The UI is a JavaScript app whose lists render after several API calls, so instead of
 ``--dump-dom`` with a virtual-time budget (which returned some list pages before their rows
@@ -109,7 +110,13 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    """Debian's chromium, or the browser SLSA_MODELS_CHROMIUM names."""
+    configured = os.environ.get("SLSA_MODELS_CHROMIUM")
+    if configured:
+        if not os.access(configured, os.X_OK):
+            pytest.fail(f"SLSA_MODELS_CHROMIUM={configured} is not an executable")
+        return configured
+    found = shutil.which("chromium")
     if found is None:
         pytest.fail("chromium is not installed: run scripts/install-system-deps.sh first")
     return found
