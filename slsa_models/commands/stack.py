@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slsa_models import formats
 from slsa_models.errors import SlsaModelsError
 from slsa_models.settings import DEFAULT_MODEL_NAME
+
+if TYPE_CHECKING:
+    from slsa_models.stack import StackConfig
 
 ENVIRONMENT_HELP = (
     "Settings: SLSA_MODELS_HOME (state directory, default ./.slsa-models; the stack keeps pid files, "
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
-def _status(config: Any) -> int:
+def _status(config: StackConfig) -> int:
     from slsa_models.stack import lifecycle
 
     rows = lifecycle.status(config)
