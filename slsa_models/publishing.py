@@ -6,12 +6,16 @@ GitHub workflow's publish job) all go through here, so the layout has one owner.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from slsa_models.digest import sha256_file
+from slsa_models.errors import ConflictError
 from slsa_models.store import ArtifactStore, StoredObject, layout
+
+log = logging.getLogger(__name__)
 
 
 def publish_model(
@@ -34,6 +38,15 @@ def publish_provenance(
 ) -> StoredObject:
     """Store provenance (a file, or its bytes) next to its model as ``<model file>.intoto.jsonl``."""
     key = layout.provenance_key(model_key)
-    if isinstance(provenance, bytes):
-        return store.put_bytes(key, provenance)
-    return store.put_file(key, Path(provenance))
+    try:
+        if isinstance(provenance, bytes):
+            return store.put_bytes(key, provenance)
+        return store.put_file(key, Path(provenance))
+    except ConflictError:
+        # The model key is content-addressed, so the stored provenance attests these
+        # very bytes (a re-run with the same seed); it stays, write-once as ever.
+        existing = store.head(key)
+        if existing is None:
+            raise
+        log.warning("%s already holds provenance for these exact model bytes: keeping it", existing.uri)
+        return existing

@@ -187,3 +187,18 @@ def test_in_github_actions_the_flow_leaves_signing_to_the_generator(
     assert result["provenance_uri"] is None
     model_dir = Path(result["uri"].removeprefix("file://")).parent
     assert sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")) == ["pytorch_model.pth"]
+
+
+def test_a_rerun_with_the_same_seed_keeps_the_stored_model_and_its_provenance(
+    prefect_server: str, file_store_uri: str
+) -> None:
+    """pytorch_model.pth is byte-reproducible: the second run finds both objects already stored."""
+    from flows.train import train_flow
+
+    first = train_flow(model_format="pytorch_model.pth", store=file_store_uri, epochs=1, seed=3)
+    provenance = Path(first["provenance_uri"].removeprefix("file://"))
+    signed_first = provenance.read_bytes()
+    second = train_flow(model_format="pytorch_model.pth", store=file_store_uri, epochs=1, seed=3)
+    assert second["sha256"] == first["sha256"]
+    assert second["provenance_uri"] == first["provenance_uri"]
+    assert provenance.read_bytes() == signed_first
