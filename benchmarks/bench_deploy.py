@@ -56,6 +56,7 @@ HERE = Path(__file__).resolve()
 def child_gated(args: argparse.Namespace) -> dict[str, Any]:
     from slsa_models import deploy
     from slsa_models.store import open_store
+    from slsa_models.verify import policy_from_options
 
     steps: dict[str, float] = {}
 
@@ -66,7 +67,7 @@ def child_gated(args: argparse.Namespace) -> dict[str, Any]:
         return result
 
     started = time.perf_counter()
-    policy = deploy.build_policy(public_keys=[args.public_key], builder_id=BUILDER)
+    policy = policy_from_options(public_keys=[args.public_key], builder_id=BUILDER)
     store = open_store(args.store)
     candidate = timed("find", lambda: deploy.find_model(store, MODEL, args.digest))
     provenance = timed("fetch-provenance", lambda: deploy.fetch_provenance(store, candidate.key))

@@ -34,6 +34,7 @@ from slsa_models.digest import normalize_sha256
 from slsa_models.errors import SlsaModelsError
 from slsa_models.settings import default_store_uri
 from slsa_models.store import layout, open_store
+from slsa_models.verify import policy_from_options
 from tasks.fetch import fetch_model, fetch_provenance, find_model
 from tasks.promote import promote, record_refusal
 from tasks.report import publish_deploy_report
@@ -73,7 +74,7 @@ def deploy_flow(
     keys, trusted for ``builder_id``) or ``policy_file``. Returns the deployment
     record written to current.json; a refusal is recorded, reported, then raised.
     """
-    policy = deploy.build_policy(
+    policy = policy_from_options(
         policy_file=policy_file, source_uri=source_uri, source_tag=source_tag,
         source_versioned_tag=source_versioned_tag, source_branch=source_branch,
         builder_id=builder_id, build_workflow_inputs=build_workflow_inputs, public_keys=public_keys,
@@ -133,17 +134,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="smoke-load pytorch_full_model.pth (a pickle) after it verified")
     parser.add_argument("--json", action="store_true", help="print the deployment record as JSON")
-    args = parser.parse_args(argv)
-    if args.policy is None and args.source_uri is None and not args.public_key:
-        parser.error("one of the arguments --policy --source-uri --public-key is required")
-    if args.policy is not None:
-        extra = [flag for flag in ("source_tag", "source_versioned_tag", "source_branch", "builder_id")
-                 if getattr(args, flag) is not None]
-        extra += [flag for flag in ("build_workflow_input", "public_key") if getattr(args, flag)]
-        if extra:
-            flags = ", ".join("--" + name.replace("_", "-") for name in extra)
-            parser.error(f"--policy cannot be combined with {flags}: the policy file says what to expect")
-    return args
+    # Which policy flags go together is policy_from_options' rule, checked in main().
+    return parser.parse_args(argv)
 
 
 def _digest(text: str) -> str:
@@ -176,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parameters = parameters_from(args)
     try:  # bad input fails here, before a flow run is created
         layout.validate_model_name(args.model_name)
-        deploy.build_policy(**{name: parameters[name] for name in (*POLICY_FLAGS, "policy_file",
-                                                                 "build_workflow_inputs", "public_keys")})
+        policy_from_options(**{name: parameters[name] for name in (*POLICY_FLAGS, "policy_file",
+                                                                  "build_workflow_inputs", "public_keys")})
         store_uri = args.store or default_store_uri()
         current_uri = open_store(store_uri).object_uri(layout.current_key(args.model_name))
     except SlsaModelsError as error:

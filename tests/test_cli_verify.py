@@ -118,7 +118,8 @@ def test_print_provenance_prints_the_verified_statement(capsys: pytest.CaptureFi
     ("args", "message"),
     [
         ([BINARY], "--source-uri is required: the repository the artifact must come from, "
-                   "e.g. github.com/OWNER/REPO"),
+                   "e.g. github.com/OWNER/REPO (or give --policy FILE, or --public-key PUB with "
+                   "--builder-id ID)"),
         ([], "no artifact to verify: give at least one ARTIFACT file or --digest sha256:HEX"),
         (["/no/such/artifact"], "/no/such/artifact: no such file"),
         (["--digest", "sha256:xyz"], "not a SHA-256 digest: 'sha256:xyz' (expected sha256:<64 hex digits>)"),

@@ -277,12 +277,9 @@ def test_trained_model_deploys_end_to_end(
     key-signed provenance; `python -m flows.deploy --public-key PEM --builder-id ID` deploys it
     with a passing report and a smoke-load; serving loads it; the same model with one byte
     changed in the store is refused (here under --policy FILE) and current.json stays as it was."""
-    from slsa_models import verify
-
-    if not hasattr(verify, "load_policy"):
-        pytest.skip("the verifier does not read policy files yet")
     from flows.deploy import main
     from flows.train import train_flow
+    from slsa_models import verify
     from slsa_models.provenance.signers import default_builder_id, dev_key_paths
     from slsa_models.serving import load_verified_model
 
@@ -351,11 +348,8 @@ def test_cli_json_prints_the_record(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "error: one of the arguments --policy --source-uri --public-key is required"),
         (["--source-uri", SOURCE, "--source-tag", "v1", "--source-branch", "main"],
          "error: argument --source-branch: not allowed with argument --source-tag"),
-        (["--policy", "p.toml", "--source-tag", "v1"],
-         "error: --policy cannot be combined with --source-tag: the policy file says what to expect"),
         (["--source-uri", SOURCE, "--digest", "sha256:abc"],
          "error: argument --digest: not a SHA-256 digest: 'sha256:abc' (expected sha256:<64 hex digits>)"),
         (["--source-uri", SOURCE, "--build-workflow-input", "novalue"],
@@ -383,6 +377,13 @@ def test_usage_errors_are_one_line(
         (["--model-name", "../up", "--source-uri", SOURCE],
          "error: invalid model name '../up': use 1-128 letters, digits, '.', '_' or '-', starting with"
          " a letter or digit"),
+        # The policy flags' rules are the verifier's (policy_from_options), checked before a run.
+        ([], "error: --source-uri is required: the repository the artifact must come from, e.g. "
+             "github.com/OWNER/REPO (or give --policy FILE, or --public-key PUB with --builder-id ID)"),
+        (["--policy", "p.toml", "--source-tag", "v1"],
+         "error: --policy replaces the policy flags: drop --source-tag (or drop --policy)"),
+        (["--public-key", "b.pub.pem"],
+         "error: --public-key needs --builder-id: key-signed provenance has no default trusted builder"),
     ],
 )
 def test_bad_values_fail_before_a_flow_run(
@@ -401,16 +402,11 @@ def test_cli_with_a_policy_file(
     prefect_server: str, file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from flows.deploy import main
-    from slsa_models import verify
 
     policy = tmp_path / "policy.toml"
     policy.write_text(f'version = 1\n[github]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
     store_vector(file_store_uri)
     code = main(["--model-name", MODEL, "--store", file_store_uri, "--policy", str(policy)])
-    if not hasattr(verify, "load_policy"):
-        assert code == 2
-        assert capsys.readouterr().err == "error: policy files are not supported yet\n"
-        return
     assert code == 0
     assert json.loads(current_bytes(open_store(file_store_uri)) or b"")["policy"]["source_tag"] == "v14"
 
@@ -419,10 +415,7 @@ def test_cli_with_a_bad_policy_file_fails_before_a_flow_run(
     file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from flows.deploy import main
-    from slsa_models import verify
 
-    if not hasattr(verify, "load_policy"):
-        pytest.skip("the verifier does not read policy files yet")
     policy = tmp_path / "policy.toml"
     policy.write_text("[github]\nsource-uri = 7\n")
     assert main(["--model-name", MODEL, "--store", file_store_uri, "--policy", str(policy)]) == 2

@@ -18,7 +18,7 @@ from slsa_models import deploy
 from slsa_models.errors import InputError, NotFoundError, ProvenanceError
 from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import ArtifactStore, layout, open_store
-from slsa_models.verify import Policy
+from slsa_models.verify import Policy, policy_from_options
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
@@ -216,7 +216,7 @@ def _overwrite(store: ArtifactStore, key: str, data: bytes) -> None:
 
 
 def test_policy_from_flags_and_its_record() -> None:
-    policy = deploy.build_policy(source_uri=SOURCE, source_branch="main",
+    policy = policy_from_options(source_uri=SOURCE, source_branch="main",
                                  build_workflow_inputs={"epochs": "5"})
     assert policy == Policy(source_uri=SOURCE, source_branch="main", build_workflow_inputs={"epochs": "5"})
     record = deploy.policy_to_dict(policy)
@@ -226,48 +226,39 @@ def test_policy_from_flags_and_its_record() -> None:
 
 def test_policy_needs_a_source_or_a_file() -> None:
     with pytest.raises(InputError) as caught:
-        deploy.build_policy()
+        policy_from_options()
     assert str(caught.value) == (
-        "no policy: give a policy file (--policy FILE) or the repository the model must"
-        " come from (--source-uri github.com/OWNER/REPO)"
+        "--source-uri is required: the repository the artifact must come from, e.g. "
+        "github.com/OWNER/REPO (or give --policy FILE, or --public-key PUB with --builder-id ID)"
     )
 
 
 def test_policy_file_and_flags_are_exclusive(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
-        deploy.build_policy(policy_file=tmp_path / "p.toml", source_uri=SOURCE, source_tag="v1")
+        policy_from_options(policy_file=tmp_path / "p.toml", source_uri=SOURCE, source_tag="v1")
     assert str(caught.value) == (
-        "give a policy file or the policy flags, not both (also given: source_uri, source_tag)"
+        "--policy replaces the policy flags: drop --source-uri, --source-tag (or drop --policy)"
     )
 
 
 def test_policy_file_is_read_by_the_verifier(tmp_path: Path) -> None:
-    from slsa_models import verify
-
     policy = tmp_path / "policy.toml"
     policy.write_text(f'[github]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
-    if not hasattr(verify, "load_policy"):
-        with pytest.raises(InputError, match="^policy files are not supported yet$"):
-            deploy.build_policy(policy_file=policy)
-        return
-    assert deploy.build_policy(policy_file=policy) == POLICY
-    assert deploy.build_policy(policy_file="", source_uri=SOURCE, source_tag="v14") == POLICY
+    assert policy_from_options(policy_file=policy) == POLICY
+    assert policy_from_options(policy_file="", source_uri=SOURCE, source_tag="v14") == POLICY
 
 
 def test_public_keys_need_a_builder_id(tmp_path: Path) -> None:
-    from slsa_models import verify
     from slsa_models.provenance.keys import generate_key_pair
 
-    if not hasattr(verify, "TrustedKey"):
-        pytest.skip("the verifier does not check key-signed provenance yet")
     public = tmp_path / "b.pub.pem"
     generate_key_pair(tmp_path / "b.pem", public)
     with pytest.raises(InputError) as caught:
-        deploy.build_policy(public_keys=[public])
+        policy_from_options(public_keys=[public])
     assert str(caught.value) == (
-        "a public key needs a builder id (--builder-id): key-signed provenance has no default trusted builder"
+        "--public-key needs --builder-id: key-signed provenance has no default trusted builder"
     )
-    policy = deploy.build_policy(public_keys=[public], builder_id="https://ci.example.com/b")
+    policy = policy_from_options(public_keys=[public], builder_id="https://ci.example.com/b")
     [key] = policy.public_keys
     assert key.builder_id == "https://ci.example.com/b"
     assert deploy.policy_to_dict(policy)["public_keys"] == [key.to_dict()]
@@ -275,7 +266,7 @@ def test_public_keys_need_a_builder_id(tmp_path: Path) -> None:
 
 def test_bad_policy_values_fail_before_anything_runs() -> None:
     with pytest.raises(InputError, match="is not a GitHub repository"):
-        deploy.build_policy(source_uri="gitlab.com/a")
+        policy_from_options(source_uri="gitlab.com/a")
 
 
 def test_record_round_trip(file_store_uri: str, tmp_path: Path) -> None:

@@ -179,13 +179,6 @@ def print_outcome(report: Report, stream: object = None) -> None:
         print(f"{FAILED}: {failure.message if failure else 'no artifact passed'}", file=err)
 
 
-# (argparse attribute, flag) of every flag a policy file replaces.
-POLICY_FLAGS = (
-    ("source_uri", "--source-uri"), ("source_tag", "--source-tag"),
-    ("source_versioned_tag", "--source-versioned-tag"), ("source_branch", "--source-branch"),
-    ("builder_id", "--builder-id"), ("build_workflow_input", "--build-workflow-input"),
-    ("public_key", "--public-key"), ("trusted_root", "--trusted-root"),
-)
 # Flags about a GitHub build's ref and run: a local build records none of them.
 GITHUB_ONLY_FLAGS = (
     ("source_tag", "--source-tag"), ("source_versioned_tag", "--source-versioned-tag"),
@@ -195,31 +188,18 @@ GITHUB_ONLY_FLAGS = (
 
 def build_policy(args: argparse.Namespace) -> Policy:
     """The Policy from --policy FILE, or from the flags (never both)."""
-    from slsa_models.verify import Policy, TrustedKey, load_policy
+    from slsa_models.verify import policy_from_options
 
-    if args.policy:
-        given = [flag for attr, flag in POLICY_FLAGS if getattr(args, attr)]
-        if given:
-            raise InputError(f"--policy replaces the policy flags: drop {', '.join(given)} "
-                             "(or drop --policy)")
-        return load_policy(args.policy)
-    if not args.source_uri and not args.public_key:
-        raise InputError("--source-uri is required: the repository the artifact must come from, "
-                         "e.g. github.com/OWNER/REPO")
-    if args.public_key and not args.builder_id:
-        raise InputError("--public-key needs --builder-id: key-signed provenance has no default "
-                         "trusted builder")
-    keys = tuple(TrustedKey.from_file(path, builder_id=args.builder_id, source_uri=args.source_uri)
-                 for path in args.public_key)
-    return Policy(
+    return policy_from_options(
+        policy_file=args.policy,
         source_uri=args.source_uri,
         source_tag=args.source_tag,
         source_versioned_tag=args.source_versioned_tag,
         source_branch=args.source_branch,
         builder_id=args.builder_id,
         build_workflow_inputs=parse_workflow_inputs(args.build_workflow_input),
-        trusted_root=Path(args.trusted_root) if args.trusted_root else None,
-        public_keys=keys,
+        public_keys=args.public_key,
+        trusted_root=args.trusted_root,
     )
 
 

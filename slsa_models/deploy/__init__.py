@@ -20,7 +20,7 @@ from slsa_models.deploy.gate import (
 )
 from slsa_models.deploy.history import append_record, read_current, read_history, require_current
 from slsa_models.deploy.outcome import raise_for_outcome
-from slsa_models.deploy.policy import build_policy, policy_to_dict
+from slsa_models.deploy.policy import policy_to_dict
 from slsa_models.deploy.promotion import (
     STORED_OBJECT,
     Decision,
@@ -57,7 +57,6 @@ __all__ = [
     "SmokeResult",
     "Verdict",
     "append_record",
-    "build_policy",
     "download_model",
     "fetch_provenance",
     "find_model",
