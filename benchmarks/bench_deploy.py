@@ -71,7 +71,9 @@ def child_gated(args: argparse.Namespace) -> dict[str, Any]:
     store = open_store(args.store)
     candidate = timed("find", lambda: deploy.find_model(store, MODEL, args.digest))
     provenance = timed("fetch-provenance", lambda: deploy.fetch_provenance(store, candidate.key))
-    model = timed("download+hash", lambda: deploy.download_model(store, candidate.key, Path(args.workdir)))
+    # As tasks/fetch.py: a scratch download, no fsync.
+    model = timed("download+hash", lambda: deploy.download_model(
+        store, candidate.key, Path(args.workdir), durable=False))
     verdict = timed("verify", lambda: deploy.verify_candidate(MODEL, candidate, provenance, model, policy))
     if not verdict.passed:
         raise SystemExit(f"verification failed: {verdict.reason}")

@@ -46,9 +46,13 @@ class VerifiedDeployment:
 
 
 def verify_deployed(
-    store: ArtifactStore | str, model_name: str, policy: Policy, directory: str | os.PathLike[str]
+    store: ArtifactStore | str, model_name: str, policy: Policy, directory: str | os.PathLike[str],
+    *, durable: bool = True,
 ) -> VerifiedDeployment:
-    """Download the deployed object into ``directory`` and verify it; raise VerificationFailed if any check fails."""
+    """Download the deployed object into ``directory`` and verify it; raise VerificationFailed if any check fails.
+
+    ``durable=False`` skips the fsync of the download, for a scratch ``directory``.
+    """
     if isinstance(store, str):
         store = open_store(store)
     record = require_current(store, model_name)
@@ -57,7 +61,8 @@ def verify_deployed(
     provenance = fetch_provenance(store, key)
     if provenance.loaded is None:
         raise provenance.error  # type: ignore[misc]
-    fetched = download_model(store, key, Path(directory), version_id=record.object.get("version_id"))
+    fetched = download_model(store, key, Path(directory), version_id=record.object.get("version_id"),
+                             durable=durable)
     report = verify_model(provenance, fetched, policy)
     report = with_checks(report, [
         _digest_check(DEPLOYED_DIGEST, record.sha256, fetched.sha256,
@@ -85,7 +90,7 @@ def load_verified_model(
     """
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="slsa-models-serve-") as workdir:
-            verified = verify_deployed(store, model_name, policy, workdir)
+            verified = verify_deployed(store, model_name, policy, workdir, durable=False)
             return _load_file(verified.model.path, allow_pickle)
     root = Path(cache_dir) / layout.validate_model_name(model_name)
     root.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ def fetch_provenance(store_uri: str, model_key: str, url: str | None) -> deploy.
 
 @task(name="fetch-model", **STORE_IO)
 def fetch_model(store_uri: str, model_key: str, directory: Path) -> deploy.FetchedModel:
-    fetched = deploy.download_model(open_store(store_uri), model_key, directory)
+    """Download into the flow's scratch directory: no fsync (it is removed after the run)."""
+    fetched = deploy.download_model(open_store(store_uri), model_key, directory, durable=False)
     print(f"downloaded {fetched.stored.size} bytes, sha256:{fetched.sha256}")
     return fetched

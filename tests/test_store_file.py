@@ -6,6 +6,7 @@ The S3 runs go to moto's real HTTP server on 127.0.0.1 (see conftest.py).
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -140,6 +141,32 @@ def test_bad_keys_are_refused_everywhere(store: ArtifactStore, key: str, tmp_pat
             call()
     assert store.list_objects("") == []
     assert not (tmp_path / "out").exists()
+
+
+def test_scratch_download_skips_only_the_fsync(
+    store: ArtifactStore, model_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """durable=False: same bytes, digest, size and no temp file left, just no fsync. The real
+    os.fsync still runs for durable=True; the test only counts the calls."""
+    stored = store.put_file(KEY, model_file)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    dest = tmp_path / "scratch" / "model.pth"
+    dest.parent.mkdir()
+    dest.write_bytes(b"stale")
+    got = store.download(KEY, dest, durable=False)
+    assert dest.read_bytes() == DATA
+    assert (got.sha256, got.size, got.etag) == (SHA, len(DATA), stored.etag)
+    assert _listing(dest.parent) == ["model.pth"]
+    assert synced == []
+    assert store.download(KEY, tmp_path / "durable.pth").sha256 == SHA
+    assert len(synced) == 1
 
 
 def test_download_missing_key(store: ArtifactStore, tmp_path: Path) -> None:

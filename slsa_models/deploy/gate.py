@@ -40,12 +40,17 @@ class FetchedModel:
 
 
 def download_model(
-    store: ArtifactStore, model_key: str, directory: Path, *, version_id: str | None = None
+    store: ArtifactStore, model_key: str, directory: Path, *, version_id: str | None = None,
+    durable: bool = True,
 ) -> FetchedModel:
-    """Stream ``model_key`` into ``directory/<file name>``, hashing while downloading."""
+    """Stream ``model_key`` into ``directory/<file name>``, hashing while downloading.
+
+    ``durable=False`` skips the fsync (see ``ArtifactStore.download``): for a scratch
+    ``directory`` that is removed after the run.
+    """
     _, _, file_name = layout.parse_model_key(model_key)
     dest = Path(directory) / file_name
-    stored = store.download(model_key, dest, version_id=version_id)
+    stored = store.download(model_key, dest, version_id=version_id, durable=durable)
     return FetchedModel(dest, stored)
 
 
