@@ -22,8 +22,8 @@ from pydantic import Field
 from flows._cli import run_flow
 from slsa_models import formats, training
 from slsa_models.cli import ArgumentParser
+from slsa_models.commands import argtypes
 from slsa_models.digest import subject_line
-from slsa_models.errors import SlsaModelsError
 from slsa_models.provenance.signers import default_builder_id, should_attest
 from slsa_models.settings import DEFAULT_MODEL_NAME, default_store_uri
 from slsa_models.store import layout
@@ -105,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Formats: " + ", ".join(formats.FORMAT_NAMES),
     )
     parser.add_argument(
-        "--model-format", default=formats.DEFAULT_FORMAT, type=_format_name, metavar="FORMAT",
+        "--model-format", default=formats.DEFAULT_FORMAT, type=argtypes.format_name, metavar="FORMAT",
         help=f"file format, also the file name (default {formats.DEFAULT_FORMAT})",
     )
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="name in the store (default %(default)s)")
@@ -113,7 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--store", default=None,
         help="s3://bucket/prefix or file:///dir (default $SLSA_MODELS_STORE or .slsa-models/store)",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=2, help="training epochs (default 2)")
+    parser.add_argument("--epochs", type=argtypes.positive_epochs, default=2, help="training epochs (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--subjects-file", type=Path,
@@ -140,21 +140,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _format_name(text: str) -> str:
-    try:
-        return formats.get_format(text).name
-    except SlsaModelsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"epochs must be a positive integer, got {value}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from slsa_models import formats
-from slsa_models.errors import SlsaModelsError
+from slsa_models.commands import argtypes
 from slsa_models.settings import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
@@ -44,11 +44,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-format", type=_format_name, metavar="FORMAT",
+    parser.add_argument("--model-format", type=argtypes.format_name, metavar="FORMAT",
                         help=f"format to train (default: the deployment's, {formats.DEFAULT_FORMAT}); "
                         "one of " + ", ".join(formats.FORMAT_NAMES))
     parser.add_argument("--model-name", default=None, help=f"model name (default {DEFAULT_MODEL_NAME})")
-    parser.add_argument("--epochs", type=_positive_int, help="training epochs (default: the flow's, 2)")
+    parser.add_argument("--epochs", type=argtypes.positive_epochs, help="training epochs (default: the flow's, 2)")
     parser.add_argument("--seed", type=int, help="random seed (default: the flow's, 0)")
     parser.add_argument("--store", metavar="URI",
                         help="store for both runs (default: the stack's bucket, s3://slsa-models)")
@@ -92,18 +92,3 @@ def _train_parameters(args: argparse.Namespace) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value is not None}
 
 
-def _format_name(text: str) -> str:
-    try:
-        return formats.get_format(text).name
-    except SlsaModelsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"epochs must be a positive integer, got {value}")
-    return value

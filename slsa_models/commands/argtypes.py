@@ -1,0 +1,26 @@
+"""argparse types shared by every command line that trains (flows.train, stack up/run)."""
+
+from __future__ import annotations
+
+import argparse
+
+from slsa_models import formats
+from slsa_models.errors import SlsaModelsError
+
+
+def format_name(text: str) -> str:
+    """One of the six format names, with the library's own message otherwise."""
+    try:
+        return formats.get_format(text).name
+    except SlsaModelsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def positive_epochs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"epochs must be a positive integer, got {value}")
+    return value
