@@ -20,12 +20,14 @@ class _HideExpectedTracebacks(logging.Filter):
         return True
 
 
+_HIDE = _HideExpectedTracebacks()
+
+
 def _quiet_prefect_handlers() -> None:
-    hide = _HideExpectedTracebacks()
     for name in ["prefect", *logging.root.manager.loggerDict]:
         if name.startswith("prefect"):
             for handler in logging.getLogger(name).handlers:
-                handler.addFilter(hide)
+                handler.addFilter(_HIDE)  # adding the same filter again is a no-op
 
 
 def run_flow(flow: Callable[..., Any], parameters: Mapping[str, Any]) -> tuple[int, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import os
 import re
 import subprocess
@@ -645,17 +644,6 @@ def test_train_subjects_step_refuses_more_than_one_subject(tmp_path: Path) -> No
     assert output.read_text() == ""
 
 
-def _train_flow_available() -> bool:
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("flows.train") is None:
-        return False
-    try:
-        from slsa_models.store import open_store  # noqa: F401  (the train flow's store)
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _train_flow_available(), reason="the train flow and its store are not installed")
 def test_train_job_steps_with_the_real_train_flow(tmp_path: Path) -> None:
     """The train step and the subjects step, exactly as in train.yml, on one tiny PyTorch model."""
     runner_temp = tmp_path / "runner"

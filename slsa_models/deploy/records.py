@@ -22,7 +22,6 @@ RECORD_FORMAT = "slsa-models/deployment-record/v1"
 PROMOTED = "promoted"
 REFUSED = "refused"
 CONFLICT = "conflict"
-OUTCOMES = (PROMOTED, REFUSED, CONFLICT)
 
 
 class CorruptRecordError(StoreError):
