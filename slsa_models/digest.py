@@ -17,7 +17,7 @@ from typing import BinaryIO
 from slsa_models.errors import InputError
 
 CHUNK_SIZE = 1 << 20
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")  # \Z: "$" would accept a trailing newline
 
 
 def sha256_stream(

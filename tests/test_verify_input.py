@@ -211,19 +211,12 @@ def test_a_200_mb_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-def test_an_endless_stream_is_read_only_up_to_the_limit() -> None:
-    tracemalloc.start()
-    try:
-        with pytest.raises(ProvenanceError) as raised:
-            verify_artifacts(Path("/dev/zero"), [ARTIFACT], Policy(source_uri=SOURCE))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+def test_an_endless_stream_is_not_read() -> None:
+    with pytest.raises(ProvenanceError) as raised:
+        verify_artifacts(Path("/dev/zero"), [ARTIFACT], Policy(source_uri=SOURCE))
     assert str(raised.value) == (
-        "/dev/zero: more than the 16 MiB limit for a provenance file; "
-        "is this the artifact instead of its .intoto.jsonl?"
+        "/dev/zero: not a regular file (a character device); give the provenance file itself"
     )
-    assert peak < 40 * 1024 * 1024
 
 
 def test_too_many_bytes_in_memory_are_refused() -> None:
@@ -238,7 +231,9 @@ def test_the_limit_is_checked_against_the_file_size(tmp_path: Path,
     path = tmp_path / "p.jsonl"
     path.write_bytes(REAL.read_bytes())
     monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", REAL.stat().st_size - 1)
-    with pytest.raises(ProvenanceError, match=r"p\.jsonl: 0\.0 MiB is larger than the 0 MiB limit"):
+    size = REAL.stat().st_size
+    expected = rf"p\.jsonl: {size} bytes is larger than the {size - 1}-byte limit"
+    with pytest.raises(ProvenanceError, match=expected):
         bundle.read_provenance(path)
     monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", REAL.stat().st_size)
     assert bundle.read_provenance(path) == REAL.read_bytes()

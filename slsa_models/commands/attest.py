@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from pathlib import Path
 
 from slsa_models.digest import sha256_file
+from slsa_models.errors import InputError
 from slsa_models.provenance.attest import attest
 from slsa_models.provenance.keys import PASSWORD_ENV, load_private_key
 from slsa_models.provenance.signers import KeySigner
+
+_EXISTS = "{path} already exists: refusing to overwrite it (add --overwrite to replace it)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,10 +29,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("artifacts", nargs="+", metavar="ARTIFACT", help="files to attest")
     parser.add_argument("--key", type=Path, required=True, help="PEM private key (ECDSA P-256)")
     parser.add_argument("--builder-id", required=True, help="builder.id to record; verifiers pin it")
-    parser.add_argument("-o", "--output", type=Path, help="write here (default: standard output)")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="write here (default: standard output); an existing file is refused")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output file (atomically)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output:
+        _check_output(args.output, [args.key, *map(Path, args.artifacts)], args.overwrite)
     signer = KeySigner(load_private_key(args.key))
     subjects = [(Path(p).name, sha256_file(p)) for p in args.artifacts]
     bundle = attest(
@@ -37,8 +47,47 @@ def run(args: argparse.Namespace) -> int:
         external_parameters={"artifacts": [name for name, _ in subjects], "command": "slsa-models attest"},
     )
     if args.output:
-        args.output.write_text(bundle, encoding="utf-8")
+        write_output(args.output, bundle.encode("utf-8"), overwrite=args.overwrite)
         print(f"wrote {args.output} for {len(subjects)} artifact(s)", file=sys.stderr)
     else:
         sys.stdout.write(bundle)
     return 0
+
+
+def _check_output(output: Path, inputs: list[Path], overwrite: bool) -> None:
+    """Refuse an output that exists (unless ``overwrite``) or that is one of the inputs."""
+    for path in inputs:
+        if os.path.realpath(output) == os.path.realpath(path) or _same_file(output, path):
+            raise InputError(f"{output}: the output cannot be {path}, an input of this command")
+    if os.path.lexists(output) and not overwrite:
+        raise InputError(_EXISTS.format(path=output))
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def write_output(path: Path, data: bytes, *, overwrite: bool) -> None:
+    """Write ``data`` to a new file at ``path``, or replace it atomically when ``overwrite``."""
+    target = path if not overwrite else path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:
+        raise InputError(_EXISTS.format(path=path)) from None
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        if overwrite:
+            os.replace(target, path)
+    except OSError as error:
+        target.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise

@@ -11,7 +11,7 @@ from slsa_models.provenance.keys import PASSWORD_ENV, generate_key_pair, passwor
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         f"The private key is written with mode 0600, encrypted when {PASSWORD_ENV} is set. "
-        "Existing files are never overwritten. Example: slsa-models keygen "
+        "Existing files are never overwritten, and the two paths must differ. Example: slsa-models keygen "
         "--private-key builder.pem --public-key builder.pub.pem"
     )
     parser.add_argument("--private-key", type=Path, required=True, metavar="KEY", help="private key to write")

@@ -6,18 +6,31 @@ import hashlib
 import os
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from slsa_models.errors import InputError
+from slsa_models.untrusted import read_regular_file
 
 PASSWORD_ENV = "SLSA_MODELS_KEY_PASSWORD"
+MAX_KEY_BYTES = 64 * 1024  # a P-256 key's PEM is a few hundred bytes
+_NOT_P256 = "{label}: not an ECDSA P-256 key (the local builder signs with P-256 only)"
 
 
 def generate_key_pair(private_path: Path, public_path: Path, *, password: bytes | None = None) -> str:
-    """Write a new key pair (private key mode 0600, never overwritten); return the key hint."""
+    """Write a new key pair (private key mode 0600, never overwritten); return the key hint.
+
+    On any failure nothing is left behind.
+    """
+    private_path, public_path = Path(private_path), Path(public_path)
+    same = os.path.realpath(private_path) == os.path.realpath(public_path)
+    if same or _same_file(private_path, public_path):
+        raise InputError(
+            f"{private_path}: the private and the public key cannot be the same file; give two paths"
+        )
     for path in (private_path, public_path):
-        if path.exists():
+        if os.path.lexists(path):
             raise InputError(f"{path} already exists: refusing to overwrite a key")
     key = ec.generate_private_key(ec.SECP256R1())
     encryption = (
@@ -26,13 +39,37 @@ def generate_key_pair(private_path: Path, public_path: Path, *, password: bytes 
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
-    private_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(private_pem)
-    public_path.parent.mkdir(parents=True, exist_ok=True)
-    public_path.write_bytes(public_pem(key.public_key()))
+    _write_new(private_path, private_pem, 0o600)
+    try:
+        _write_new(public_path, public_pem(key.public_key()), 0o644)
+    except BaseException:
+        private_path.unlink(missing_ok=True)
+        raise
     return key_hint(key.public_key())
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` (never replacing anything, not even a dangling link) holding ``data``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except FileExistsError:
+        raise InputError(f"{path} already exists: refusing to overwrite a key") from None
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def public_pem(public_key: ec.EllipticCurvePublicKey) -> bytes:
@@ -53,14 +90,23 @@ def password_from_env() -> bytes | None:
 
 def load_private_key(path: Path, password: bytes | None = None) -> ec.EllipticCurvePrivateKey:
     data = _read_key_file(path)
+    from_env = not password and password_from_env() is not None
+    password = password or password_from_env()
     try:
-        key = serialization.load_pem_private_key(data, password=password or password_from_env())
+        key = serialization.load_pem_private_key(data, password=password)
     except TypeError:
+        if password:
+            where = f" ({PASSWORD_ENV} is set): unset it" if from_env else ": give none"
+            raise InputError(
+                f"{path}: the private key is not encrypted, but a password was given{where}"
+            ) from None
         raise InputError(
             f"{path}: the private key is encrypted: set {PASSWORD_ENV} to its password"
         ) from None
     except ValueError:
         raise InputError(f"{path}: not a PEM private key, or the password is wrong") from None
+    except UnsupportedAlgorithm:
+        raise InputError(_NOT_P256.format(label=path)) from None
     return _require_p256(key, path)
 
 
@@ -75,20 +121,17 @@ def public_key_from_pem(data: bytes | str, label: str) -> ec.EllipticCurvePublic
         key = serialization.load_pem_public_key(pem)
     except ValueError:
         raise InputError(f"{label}: not a PEM public key") from None
+    except UnsupportedAlgorithm:
+        raise InputError(_NOT_P256.format(label=label)) from None
     return _require_p256(key, label)
 
 
 def _read_key_file(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such key file") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read key: {error.strerror}") from None
+    return read_regular_file(path, max_bytes=MAX_KEY_BYTES, what="key file")
 
 
 def _require_p256(key: object, label: str | Path):  # type: ignore[no-untyped-def]
     curve = getattr(key, "curve", None)
     if not isinstance(curve, ec.SECP256R1):
-        raise InputError(f"{label}: not an ECDSA P-256 key (the local builder signs with P-256 only)")
+        raise InputError(_NOT_P256.format(label=label))
     return key

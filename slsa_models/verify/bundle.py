@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from slsa_models.errors import ProvenanceError
+from slsa_models.untrusted import loads_json, read_regular_file
 
 MAX_PROVENANCE_BYTES = 16 * 1024 * 1024
 
@@ -76,39 +76,11 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def read_provenance(path: str | os.PathLike[str]) -> bytes:
-    """The file's bytes, refusing more than MAX_PROVENANCE_BYTES without reading them."""
-    label = os.fspath(path)
-    limit_mib = MAX_PROVENANCE_BYTES // (1024 * 1024)
-    try:
-        with open(path, "rb") as stream:
-            info = os.fstat(stream.fileno())
-            if stat.S_ISREG(info.st_mode) and info.st_size > MAX_PROVENANCE_BYTES:
-                raise ProvenanceError(
-                    f"{label}: {info.st_size / 2**20:.1f} MiB is larger than the {limit_mib} MiB "
-                    "limit for a provenance file; is this the artifact instead of its .intoto.jsonl?"
-                )
-            if stat.S_ISREG(info.st_mode):
-                # Ask for what the file holds (plus one byte to notice growth): asking
-                # for the cap would allocate 16 MiB for a 24 KiB file.
-                data = stream.read(info.st_size + 1)
-                if len(data) > info.st_size:
-                    data += stream.read(MAX_PROVENANCE_BYTES + 1 - len(data))
-            else:
-                data = stream.read(MAX_PROVENANCE_BYTES + 1)
-    except FileNotFoundError:
-        raise ProvenanceError(f"{label}: no such provenance file") from None
-    except IsADirectoryError:
-        raise ProvenanceError(f"{label}: is a directory, not a provenance file") from None
-    except PermissionError:
-        raise ProvenanceError(f"{label}: permission denied reading the provenance file") from None
-    except OSError as error:
-        raise ProvenanceError(f"{label}: cannot read the provenance file: {error.strerror}") from None
-    if len(data) > MAX_PROVENANCE_BYTES:
-        raise ProvenanceError(
-            f"{label}: more than the {limit_mib} MiB limit for a provenance file; "
-            "is this the artifact instead of its .intoto.jsonl?"
-        )
-    return data
+    """The file's bytes: a regular file of at most MAX_PROVENANCE_BYTES, else ProvenanceError."""
+    return read_regular_file(
+        path, max_bytes=MAX_PROVENANCE_BYTES, what="provenance file", error=ProvenanceError,
+        hint="; is this the artifact instead of its .intoto.jsonl?",
+    )
 
 
 def parse_document(label: str, raw: bytes) -> dict[str, Any]:
@@ -116,7 +88,7 @@ def parse_document(label: str, raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise ProvenanceError(f"{label}: empty file; expected a Sigstore bundle (.intoto.jsonl)")
     try:
-        document = json.loads(raw)
+        document = loads_json(raw, label, error=ProvenanceError)
     except UnicodeDecodeError:
         raise ProvenanceError(f"{label}: not UTF-8 text; expected a JSON Sigstore bundle") from None
     except json.JSONDecodeError as error:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ class TrustedKey:
                 f"public key {self.name!r}: expiry {self.expires!r} has no time zone; "
                 "give a timezone-aware datetime"
             )
+        if self.expires is not None:
+            object.__setattr__(self, "expires", _in_utc(self.expires, self.name))
         if self.source_uri is not None:
             from slsa_models.verify.policy import normalize_source_uri
 
@@ -84,3 +86,14 @@ class TrustedKey:
 
     def __str__(self) -> str:
         return f"{self.name} (key hint {self.hint[:16]})"
+
+
+def _in_utc(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC; InputError when UTC cannot hold it (past year 9999, before year 1)."""
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise InputError(
+            f"public key {name!r}: expiry {moment.isoformat()} is out of range: in UTC it falls"
+            " outside the years 1 to 9999; give an earlier date"
+        ) from None
