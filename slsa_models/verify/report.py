@@ -28,9 +28,10 @@ class Check:
 
     @property
     def message(self) -> str:
-        """One line naming the check, what was expected and what was found."""
+        """One line naming the check, what was expected and what was found; control
+        characters from the provenance (a newline in a signed value) are escaped."""
         text = f"{self.name}: expected {self.expected}, got {self.actual}"
-        return f"{text} ({self.detail})" if self.detail else text
+        return printable(f"{text} ({self.detail})" if self.detail else text)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +110,13 @@ class Report:
         first = self.first_failure()
         reason = first.message if first else "no artifact passed"
         raise VerificationFailed(f"SLSA verification failed: {reason}", report=self)
+
+
+def printable(text: str) -> str:
+    """``text`` with every unprintable character (newline, escape, lone surrogate) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def artifact_results(report_checks: list[Check], artifacts: Sequence[Artifact],

@@ -308,6 +308,10 @@ def _load_statement(payload_type: str | None, payload: bytes | None) -> Mapping[
         statement = json.loads(payload or b"")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise StatementError("the signed payload is not JSON") from None
+    except RecursionError:
+        raise StatementError("the signed payload nests JSON too deeply to read") from None
+    except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+        raise StatementError("the signed payload holds a number too long to read") from None
     if not isinstance(statement, Mapping):
         raise StatementError("the signed payload is not a JSON object")
     return statement
