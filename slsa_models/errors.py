@@ -49,3 +49,13 @@ class VerificationFailed(SlsaModelsError):
     def __init__(self, message: str, report: object | None = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class StoreLockedError(StoreError):
+    """A live writer holds a file store's lock for longer than another writer waits."""
+
+
+class UnsafePathError(StoreError):
+    """A path inside a file store is a symbolic link (or not a file): never followed."""
+
+    retryable = False

@@ -2,19 +2,26 @@
 
 Write-once: bytes go to a temp file in the key's directory, then ``os.link``
 puts it at the key, which fails atomically if the key exists. The SHA-256 of a
-write-once object is kept in a hidden sidecar ``.<name>.sha256`` beside it.
-Compare-and-swap holds a lock file (``O_CREAT | O_EXCL``), re-checks the
-current tag, then renames a temp file over the key. The tag is the SHA-256 of
-the current bytes. Names starting with '.' are never keys, so temp, lock and
-sidecar files cannot collide with objects and are not listed.
+write-once object is kept in a hidden sidecar ``.<name>.sha256`` beside it; an
+object whose sidecar is missing is hashed instead (the etag is that SHA-256
+either way). Compare-and-swap holds ``fcntl.flock`` on a lock file beside the
+key (the kernel releases it when its holder dies, so a killed writer never
+blocks the next one), re-checks the current tag, then renames a temp file over
+the key. The tag is the SHA-256 of the current bytes. Names starting with '.'
+are never keys, so temp, lock and sidecar files cannot collide with objects
+and are not listed. Nothing outside the root is read or written: a symbolic
+link anywhere under the root is refused (UnsafePathError), never followed.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 import re
+import socket
+import stat as stat_module
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +29,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from slsa_models.digest import normalize_sha256, open_input, sha256_file
-from slsa_models.errors import ConflictError, InputError, NotFoundError, StoreError
+from slsa_models.digest import normalize_sha256, open_input, sha256_file, sha256_stream
+from slsa_models.errors import (
+    InputError,
+    NotFoundError,
+    StoreError,
+    StoreLockedError,
+    UnsafePathError,
+)
 from slsa_models.store.base import (
-    SMALL_OBJECT_LIMIT,
     ArtifactStore,
     MissingObjectError,
     Progress,
@@ -139,45 +151,58 @@ class FileStore(ArtifactStore):
 
     @contextmanager
     def _locked(self, target: Path, uri: str) -> Iterator[None]:
-        """Hold ``.<name>.lock`` beside ``target``, waiting up to lock_timeout for it."""
+        """Hold ``flock`` on ``.<name>.lock`` beside ``target``, waiting up to lock_timeout.
+
+        The holder removes the lock file before releasing it; a waiter that got the
+        lock on a removed file tries again on the new one.
+        """
         lock = target.with_name(f".{target.name}.lock")
         deadline = time.monotonic() + self.lock_timeout
         while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
             try:
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                break
-            except FileExistsError:
-                if time.monotonic() >= deadline:
-                    raise ConflictError(
-                        f"{uri} is being changed by another writer (lock file {lock} exists);"
-                        " retry, or delete the lock file if no writer is running"
-                    ) from None
-                time.sleep(0.01)
-        try:
-            os.write(fd, f"{os.getpid()}\n".encode())
+                self._wait_for_lock(fd, lock, uri, deadline)
+                if _same_inode(fd, lock):
+                    break
+            except BaseException:
+                os.close(fd)
+                raise
             os.close(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
             yield
         finally:
             lock.unlink(missing_ok=True)
+            os.close(fd)  # releases the lock
+
+    def _wait_for_lock(self, fd: int, lock: Path, uri: str, deadline: float) -> None:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"{uri} is locked by another writer ({_lock_holder(fd)}) for more than"
+                        f" {self.lock_timeout:g} s; retry when it is done"
+                    ) from None
+                time.sleep(0.01)
 
     # -- reading ---------------------------------------------------------------------
 
     def head(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
-            stat = path.stat()
+            info = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
             self._require_root()
             return None
         except OSError as exc:
             raise StoreError(f"cannot read {path.as_uri()}: {exc.strerror}") from exc
-        if not path.is_file():
+        if not stat_module.S_ISREG(info.st_mode):
             return None
-        size = stat.st_size
-        digest = _read_sidecar(path)
-        if not digest and size <= SMALL_OBJECT_LIMIT:
-            digest = sha256_file(path)
-        return self._object(key, path, digest, stat)
+        return self._object(key, path, _read_sidecar(path) or _sha256_of(path), info)
 
     @contextmanager
     def _open_reader(
@@ -187,22 +212,29 @@ class FileStore(ArtifactStore):
             raise InputError(f"file stores keep no object versions; cannot read version {version_id!r}")
         path = self._path(key)
         try:
-            reader = open(path, "rb")
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
             self._require_root()
             raise MissingObjectError(f"{self.object_uri(key)}: no such object") from None
         except OSError as exc:
             raise StoreError(f"cannot read {path.as_uri()}: {exc.strerror}") from exc
-        with reader:
-            meta = self._object(key, path, _read_sidecar(path), os.fstat(reader.fileno()))
-            yield reader, meta
+        with open(fd, "rb") as reader:
+            info = os.fstat(fd)
+            if not stat_module.S_ISREG(info.st_mode):
+                self._require_root()
+                raise MissingObjectError(f"{self.object_uri(key)}: no such object")
+            digest = _read_sidecar(path)
+            if not digest:  # no sidecar (e.g. copied without dot-files): hash the bytes
+                digest = sha256_stream(reader)[0]
+                reader.seek(0)
+            yield reader, self._object(key, path, digest, info)
 
     def list_objects(self, prefix: str) -> list[StoredObject]:
         validate_prefix(prefix)
         self._require_root()
-        start = self.root / prefix.rpartition("/")[0]
+        start = self._inside(prefix.rpartition("/")[0])
         found: list[StoredObject] = []
-        for dirpath, dirnames, filenames in os.walk(start):
+        for dirpath, dirnames, filenames in os.walk(start):  # never descends into links
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
                 if name.startswith("."):
@@ -211,15 +243,35 @@ class FileStore(ArtifactStore):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     try:
-                        found.append(self._object(key, path, ""))
+                        info = os.lstat(path)
                     except FileNotFoundError:
                         continue
+                    if stat_module.S_ISREG(info.st_mode):  # a link is not an object
+                        found.append(self._object(key, path, "", info))
         return sorted(found, key=lambda obj: obj.key)
 
     # -- internals ---------------------------------------------------------------------
 
     def _path(self, key: str) -> Path:
-        return self.root / validate_key(key)
+        return self._inside(validate_key(key))
+
+    def _inside(self, relative: str) -> Path:
+        """``root / relative``, refusing it when any part of it under the root is a link."""
+        path = self.root
+        for part in filter(None, relative.split("/")):
+            path = path / part
+            try:
+                is_link = stat_module.S_ISLNK(os.lstat(path).st_mode)
+            except (FileNotFoundError, NotADirectoryError):
+                return self.root / relative  # the rest does not exist: nothing to follow
+            except OSError as exc:
+                raise StoreError(f"cannot read {path.as_uri()}: {exc.strerror}") from exc
+            if is_link:
+                raise UnsafePathError(
+                    f"{path} is a symbolic link inside the file store {self.root}; the store never"
+                    " follows links: replace it with the directory or file itself"
+                )
+        return path
 
     def _require_root(self) -> None:
         if not self.root.is_dir():
@@ -237,7 +289,7 @@ class FileStore(ArtifactStore):
     def _object(
         self, key: str, path: Path, digest: str, stat: os.stat_result | None = None
     ) -> StoredObject:
-        stat = stat or path.stat()
+        stat = stat or os.lstat(path)
         return StoredObject(
             key=key,
             uri=path.as_uri(),
@@ -259,11 +311,48 @@ def _sidecar(target: Path) -> Path:
 
 
 def _read_sidecar(target: Path) -> str:
+    """The SHA-256 the sidecar records, or "" when it is missing, a link or malformed."""
     try:
-        text = _sidecar(target).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+        fd = os.open(_sidecar(target), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return ""
+    try:
+        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        text = os.read(fd, 128).decode("ascii", errors="replace").strip()
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
     return text if _HEX64.fullmatch(text) else ""
+
+
+def _sha256_of(path: Path) -> str:
+    """SHA-256 of a stored file, streamed; "" if it vanished or became a link meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    with open(fd, "rb") as reader:
+        return sha256_stream(reader)[0]
+
+
+def _same_inode(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (not removed or replaced)."""
+    try:
+        here, there = os.fstat(fd), os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _lock_holder(fd: int) -> str:
+    """What the holder wrote into the lock file ("pid 12 on host"), for messages."""
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", errors="replace")
+    except OSError:
+        text = ""
+    return " ".join(text.split())[:120] or "unknown process"
 
 
 def _fsync_dir(directory: Path) -> None:
