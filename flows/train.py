@@ -27,10 +27,11 @@ from slsa_models.digest import subject_line
 from slsa_models.provenance.signers import default_builder_id, should_attest
 from slsa_models.settings import DEFAULT_MODEL_NAME, default_store_uri
 from slsa_models.store import layout
+from slsa_models.verify.names import subject_name
+from tasks.attest import attest_model
 from tasks.digest import digest_model
 from tasks.report import publish_train_report
 from tasks.serialize import serialize_model
-from tasks.attest import attest_model
 from tasks.store import check_store, store_model, store_provenance
 from tasks.train import train_model
 
@@ -69,7 +70,7 @@ def train_flow(
     provenance_uri = None
     if should_attest(attest):
         bundle = attest_model(
-            path.name, sha256, signing_key=signing_key, builder_id=builder_id or default_builder_id(),
+            subject_name(model_name, path.name), sha256, signing_key=signing_key, builder_id=builder_id or default_builder_id(),
             parameters=parameters, started_on=started_on,
         )
         provenance_uri = store_provenance(store_uri, stored.key, bundle).uri
@@ -88,7 +89,7 @@ def train_flow(
         "key": stored.key,
         "uri": stored.uri,
         "store": store_uri,
-        "subject": subject_line(sha256, path.name),
+        "subject": subject_line(sha256, subject_name(model_name, path.name)),
         "provenance_uri": provenance_uri,
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
     }

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from slsa_models.errors import InputError
@@ -83,3 +84,34 @@ def subjects_for_files(paths: Iterable[str | os.PathLike[str]]) -> str:
 def subjects_base64(subjects: str) -> str:
     """The generator's ``base64-subjects`` value: base64 of the lines, no line breaks."""
     return base64.b64encode(subjects.encode("utf-8")).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A SHA-256 digest: ``str()`` is ``sha256:<hex>``, ``.hex`` the 64 lowercase hex digits.
+
+    ``Digest.parse`` accepts ``sha256:HEX`` or bare ``HEX`` (any case) and nothing
+    else, so code passes one value around instead of juggling prefixes.
+    """
+
+    hex: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.hex, str) or not _HEX64.match(self.hex) or len(self.hex) != 64:
+            raise InputError(f"not a SHA-256 digest: {self.hex!r} (expected 64 lowercase hex digits)")
+
+    @classmethod
+    def parse(cls, value: object) -> Digest:
+        if isinstance(value, Digest):
+            return value
+        if not isinstance(value, str):
+            raise InputError(f"not a SHA-256 digest: {value!r} (expected sha256:<64 hex digits>)")
+        return cls(normalize_sha256(value))
+
+    def __str__(self) -> str:
+        return f"sha256:{self.hex}"
+
+    @property
+    def short(self) -> str:
+        """The first 12 hex digits, for names and logs."""
+        return self.hex[:12]

@@ -6,6 +6,7 @@ GitHub workflow's publish job) all go through here, so the layout has one owner.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 from slsa_models.digest import sha256_file
 from slsa_models.errors import ConflictError
 from slsa_models.store import ArtifactStore, StoredObject, layout
+from slsa_models.verify.bundle import read_provenance
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +38,14 @@ def publish_model(
 def publish_provenance(
     store: ArtifactStore, model_key: str, provenance: str | os.PathLike[str] | bytes
 ) -> StoredObject:
-    """Store provenance (a file, or its bytes) next to its model as ``<model file>.intoto.jsonl``."""
-    key = layout.provenance_key(model_key)
+    """Store evidence next to its model: ``<model file>.intoto.jsonl``, or, when that key
+    already holds another piece, ``<model file>.<12 hex>.intoto.jsonl``. Adding evidence
+    never replaces evidence (write-once), so a placeholder cannot block real provenance."""
+    data = provenance if isinstance(provenance, bytes) else read_provenance(Path(provenance))
     try:
-        if isinstance(provenance, bytes):
-            return store.put_bytes(key, provenance)
-        return store.put_file(key, Path(provenance))
+        return store.put_bytes(layout.provenance_key(model_key), data)
     except ConflictError:
-        # The model key is content-addressed, so the stored provenance attests these
-        # very bytes (a re-run with the same seed); it stays, write-once as ever.
-        existing = store.head(key)
-        if existing is None:
-            raise
-        log.warning("%s already holds provenance for these exact model bytes: keeping it", existing.uri)
-        return existing
+        extra = layout.evidence_key(model_key, hashlib.sha256(data).hexdigest())
+        stored = store.put_bytes(extra, data)
+        log.info("%s holds other evidence already: stored this piece at %s", model_key, stored.uri)
+        return stored

@@ -1,23 +1,26 @@
-"""Serving side: load the deployed model only after verifying its bytes and provenance again.
+"""Serving side: load the deployed model only after verifying the record, the bytes and the evidence.
 
     from slsa_models.serving import load_verified_model
-    from slsa_models.verify import Policy
+    from slsa_models.verify import load_policy
 
-    model = load_verified_model("s3://models/prod", "digits-cnn",
-                                Policy(source_uri="github.com/acme/models", source_branch="main"))
+    model = load_verified_model("s3://models/prod", "digits-cnn", load_policy("policy.toml"))
 
-What ``deployments/<model>/current.json`` names is downloaded (the pinned
-object version where the bucket keeps versions), hashed while downloading,
-and verified with the serving process's own policy against the provenance
-stored next to it. Three checks are added to the verifier's: ``model-digest``
-(the bytes hash to the digest in their key), ``deployed-digest`` (they are the
-bytes the deploy verified) and ``provenance-digest`` (the provenance is the
-one the deploy verified). Only when every check passes is the file loaded,
-with its format's safe loader.
+``deployments/<model>/current.json`` must be a deployment record signed by a
+deployer the policy trusts (``[deployer.NAME]``), promoting this model name,
+and not older than the record this process (or its cache) last loaded: a
+hand-edited record, one for another name or a rollback is refused. Then the
+object it pins is downloaded (the pinned version where the bucket keeps
+versions), hashed while downloading, and run through the same ``Gate`` as the
+deploy, under the serving process's own policy. Two checks are added:
+``deployed-digest`` (the bytes are the ones the record names) and
+``provenance-digest`` (the evidence that passed is evidence the deploy
+judged). Only when every check passes is the file loaded, with its format's
+safe loader.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -25,15 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from slsa_models import formats
-from slsa_models.deploy.gate import FetchedModel, download_model, verify_model, with_checks
+from slsa_models.deploy.gate import FetchedModel, Gate, with_checks
 from slsa_models.deploy.history import require_current
-from slsa_models.deploy.provenance import fetch_provenance
-from slsa_models.deploy.records import DeploymentRecord
-from slsa_models.store import ArtifactStore, layout, open_store
+from slsa_models.deploy.records import PROMOTED, DeploymentRecord
+from slsa_models.errors import UntrustedRecordError
+from slsa_models.settings import state_dir
+from slsa_models.store import ArtifactStore, StoredObject, layout, open_store
 from slsa_models.verify import Check, Policy, Report
 
 DEPLOYED_DIGEST = "deployed-digest"
 PROVENANCE_DIGEST = "provenance-digest"
+LAST_LOADED = "last-loaded.json"
 
 
 @dataclass(frozen=True)
@@ -45,33 +50,71 @@ class VerifiedDeployment:
     report: Report
 
 
+def _last_loaded(state: Path) -> int:
+    try:
+        value = json.loads((state / LAST_LOADED).read_text(encoding="utf-8")).get("sequence", -1)
+    except (OSError, ValueError, AttributeError):
+        return -1
+    return value if isinstance(value, int) else -1
+
+
+def _remember(state: Path, record: DeploymentRecord) -> None:
+    state.mkdir(parents=True, exist_ok=True)
+    temp = state / f".{LAST_LOADED}.tmp"
+    temp.write_text(json.dumps({"sequence": record.sequence, "digest": record.digest}), encoding="utf-8")
+    os.replace(temp, state / LAST_LOADED)
+
+
 def verify_deployed(
     store: ArtifactStore | str, model_name: str, policy: Policy, directory: str | os.PathLike[str],
-    *, durable: bool = True,
+    *, state: str | os.PathLike[str] | None = None, allow_rollback: bool = False, durable: bool = True,
 ) -> VerifiedDeployment:
-    """Download the deployed object into ``directory`` and verify it; raise VerificationFailed if any check fails.
+    """Verify the record, download the deployed object into ``directory`` and verify it.
 
-    ``durable=False`` skips the fsync of the download, for a scratch ``directory``.
+    Raises UntrustedRecordError for a record that cannot be trusted and
+    VerificationFailed if any check fails. ``state`` is where the last loaded
+    sequence is kept (default ``<state dir>/serving/<model>``).
     """
     if isinstance(store, str):
         store = open_store(store)
-    record = require_current(store, model_name)
+    signed = require_current(store, model_name, policy.deployers)
+    record, where = signed.record, store.object_uri(layout.current_key(model_name))
+    if record.model_name != model_name:
+        raise UntrustedRecordError(f"{where} is a record for model {record.model_name!r}, not "
+                                   f"{model_name!r}: nothing loaded")
+    if record.outcome != PROMOTED or not record.object.get("key"):
+        raise UntrustedRecordError(f"{where} does not promote a model (outcome {record.outcome}): "
+                                   "nothing loaded")
+    state_path = Path(state) if state is not None else state_dir() / "serving" / model_name
+    last = _last_loaded(state_path)
+    if record.sequence < last and not allow_rollback:
+        raise UntrustedRecordError(
+            f"{where} is deployment #{record.sequence}, older than #{last} which this server loaded "
+            "before: a rollback; nothing loaded (pass allow_rollback=True to accept it)"
+        )
     key = record.object["key"]
-    layout.parse_model_key(key)
-    provenance = fetch_provenance(store, key)
-    if provenance.loaded is None:
-        raise provenance.error  # type: ignore[misc]
-    fetched = download_model(store, key, Path(directory), version_id=record.object.get("version_id"),
-                             durable=durable)
-    report = verify_model(provenance, fetched, policy)
+    _, hex_digest, _ = layout.parse_model_key(key)
+    candidate = StoredObject(key=key, uri=store.object_uri(key), sha256=hex_digest, size=-1)
+    gate = Gate(store, model_name, policy)
+    verdict, _ = gate.run(Path(directory), candidate=candidate,
+                          version_id=record.object.get("version_id"), durable=durable)
+    judged = {piece.get("sha256") for piece in record.evidence}
+    report = verdict.report
+    if report is None or verdict.model is None:
+        raise UntrustedRecordError(f"{where}: {verdict.reason}; nothing loaded")
     report = with_checks(report, [
-        _digest_check(DEPLOYED_DIGEST, record.sha256, fetched.sha256,
-                      "these are not the bytes the deploy verified", fetched.file_name),
-        _digest_check(PROVENANCE_DIGEST, str(record.provenance.get("sha256")), provenance.loaded.sha256,
-                      "the provenance is not the one the deploy verified"),
+        _digest_check(DEPLOYED_DIGEST, record.sha256 or "", verdict.model.sha256,
+                      "these are not the bytes the deploy verified", verdict.model.file_name),
+        Check(PROVENANCE_DIGEST, report.provenance_sha256 in judged,
+              "evidence the deploy judged", f"sha256:{report.provenance_sha256}",
+              "" if report.provenance_sha256 in judged else "this evidence was not judged by the deploy"),
     ])
+    if not verdict.passed and report.passed:  # e.g. require: one kind passed, another did not
+        report = with_checks(report, [Check("policy", False, "the policy satisfied", "not satisfied",
+                                            verdict.problem or "")])
     report.raise_for_failure()
-    return VerifiedDeployment(fetched, record, report)
+    _remember(state_path, record)
+    return VerifiedDeployment(verdict.model, record, report)
 
 
 def load_verified_model(
@@ -81,21 +124,25 @@ def load_verified_model(
     *,
     allow_pickle: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
+    allow_rollback: bool = False,
 ) -> Any:
     """The deployed model of ``model_name``, loaded only after it verified (see the module docstring).
 
     ``allow_pickle`` permits ``pytorch_full_model.pth`` (after verification only).
-    ``cache_dir`` keeps the verified file as ``<cache_dir>/<model>/sha256-<hex>/<file>``;
-    by default it is downloaded to a temporary directory removed after loading.
+    ``cache_dir`` keeps the verified file as ``<cache_dir>/<model>/sha256-<hex>/<file>`` and the
+    last loaded sequence next to it; by default the file goes to a temporary directory removed
+    after loading and the sequence to ``<state dir>/serving/<model>``.
     """
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="slsa-models-serve-") as workdir:
-            verified = verify_deployed(store, model_name, policy, workdir, durable=False)
+            verified = verify_deployed(store, model_name, policy, workdir, durable=False,
+                                       allow_rollback=allow_rollback)
             return _load_file(verified.model.path, allow_pickle)
     root = Path(cache_dir) / layout.validate_model_name(model_name)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=root) as workdir:
-        verified = verify_deployed(store, model_name, policy, workdir)
+        verified = verify_deployed(store, model_name, policy, workdir, state=root,
+                                   allow_rollback=allow_rollback)
         kept = root / f"sha256-{verified.model.sha256}" / verified.model.file_name
         kept.parent.mkdir(exist_ok=True)
         os.replace(verified.model.path, kept)

@@ -1,4 +1,4 @@
-"""Fetch steps of the deploy: find the model, fetch its provenance, download it hashing."""
+"""Fetch steps of the deploy: find the model, fetch its evidence, download it hashing."""
 
 from __future__ import annotations
 
@@ -7,28 +7,30 @@ from pathlib import Path
 from prefect import task
 
 from slsa_models import deploy
-from slsa_models.store import StoredObject, open_store
+from slsa_models.store import StoredObject
 from tasks.policy import STORE_IO
 
 
 @task(name="find-model", **STORE_IO)
-def find_model(store_uri: str, model_name: str, digest: str | None) -> StoredObject:
-    found = deploy.find_model(open_store(store_uri), model_name, digest)
+def find_model(gate: deploy.Gate, digest: str | None) -> StoredObject:
+    found = gate.find(digest)
     print(f"candidate {found.uri}")
     return found
 
 
-@task(name="fetch-provenance", **STORE_IO)
-def fetch_provenance(store_uri: str, model_key: str, url: str | None) -> deploy.FetchedProvenance:
-    """Store failures raise (and are retried); unusable provenance is returned, to be recorded."""
-    fetched = deploy.fetch_provenance(open_store(store_uri), model_key, url)
-    print(f"provenance from {fetched.location}: " + (f"sha256:{fetched.sha256}" if fetched.usable else str(fetched.error)))
-    return fetched
+@task(name="fetch-evidence", **STORE_IO)
+def fetch_evidence(gate: deploy.Gate, candidate: StoredObject) -> tuple[deploy.FetchedProvenance, ...]:
+    """Store failures raise (and are retried); unusable evidence is returned, to be recorded."""
+    evidence = gate.fetch_evidence(candidate)
+    for piece in evidence:
+        print(f"evidence {piece.location}: "
+              + (f"sha256:{piece.sha256}" if piece.usable else str(piece.error)))
+    return evidence
 
 
 @task(name="fetch-model", **STORE_IO)
-def fetch_model(store_uri: str, model_key: str, directory: Path) -> deploy.FetchedModel:
+def fetch_model(gate: deploy.Gate, candidate: StoredObject, directory: Path) -> deploy.FetchedModel:
     """Download into the flow's scratch directory: no fsync (it is removed after the run)."""
-    fetched = deploy.download_model(open_store(store_uri), model_key, directory, durable=False)
+    fetched = gate.fetch_model(candidate, directory)
     print(f"downloaded {fetched.stored.size} bytes, sha256:{fetched.sha256}")
     return fetched

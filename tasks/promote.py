@@ -1,4 +1,4 @@
-"""Decision steps: promote a passed verdict, or record the refusal. Both append to the history."""
+"""Decide steps: promote a verified model, or append the refusal, to the signed history."""
 
 from __future__ import annotations
 
@@ -7,36 +7,24 @@ from typing import Any
 from prefect import task
 
 from slsa_models import deploy
-from slsa_models.store import StoredObject, open_store
 from tasks.policy import STORE_IO
 
 
 @task(name="promote", **STORE_IO)
-def promote(
-    store_uri: str,
-    verdict: deploy.Verdict,
-    smoke: deploy.SmokeResult,
-    candidate: StoredObject,
-    policy: dict[str, Any],
-    flow_run_id: str | None,
-) -> deploy.Decision:
-    """Idempotent: a retry finds its own decision in current.json and only completes the history."""
-    decision = deploy.promote(open_store(store_uri), verdict, smoke, candidate=candidate,
-                              policy=policy, flow_run_id=flow_run_id)
-    print(f"{decision.record.outcome}: {decision.record.reason or decision.record.object['uri']}")
+def promote(gate: deploy.Gate, verdict: deploy.Verdict, smoke: deploy.SmokeResult,
+            deployer: deploy.Deployer, policy: dict[str, Any], flow_run_id: str | None) -> deploy.Decision:
+    """Idempotent: a retry finds its own decision in history and current.json."""
+    decision = deploy.promote(gate.store, verdict, smoke, deployer=deployer, policy=policy,
+                              flow_run_id=flow_run_id)
+    print(f"{decision.record.outcome}: {decision.record.reason or decision.record.object.get('uri')}")
     return decision
 
 
 @task(name="record-refusal", **STORE_IO)
-def record_refusal(
-    store_uri: str,
-    verdict: deploy.Verdict,
-    smoke: deploy.SmokeResult,
-    candidate: StoredObject,
-    policy: dict[str, Any],
-    flow_run_id: str | None,
-) -> deploy.Decision:
-    decision = deploy.record_refusal(open_store(store_uri), verdict, smoke, candidate=candidate,
-                                     policy=policy, flow_run_id=flow_run_id)
+def record_refusal(gate: deploy.Gate, verdict: deploy.Verdict, smoke: deploy.SmokeResult,
+                   deployer: deploy.Deployer, policy: dict[str, Any],
+                   flow_run_id: str | None) -> deploy.Decision:
+    decision = deploy.record_refusal(gate.store, verdict, smoke, deployer=deployer, policy=policy,
+                                     flow_run_id=flow_run_id)
     print(f"refused: {decision.record.reason}")
     return decision

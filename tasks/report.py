@@ -12,7 +12,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from slsa_models import deploy
 from slsa_models.deploy import summary
 from slsa_models.errors import SlsaModelsError
-from slsa_models.store import open_store
 from tasks.policy import IN_MEMORY
 
 
@@ -41,8 +40,22 @@ def _cell(value: Any) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
+MODEL_STORED_EVENT = "slsa-models.model.stored"
+
+
 @task(name="report", **IN_MEMORY)
 def publish_train_report(metadata: Mapping[str, Any]) -> None:
+    """The run's artifact, and the event ``deploy-after-train`` reacts to: it names the exact
+    digest this run stored, so the triggered deploy judges these bytes and no others."""
+    from prefect.events import emit_event
+
+    emit_event(
+        event=MODEL_STORED_EVENT,
+        resource={"prefect.resource.id": f"slsa-models.model.{metadata['model_name']}",
+                  "prefect.resource.name": metadata["model_name"]},
+        payload={"model_name": metadata["model_name"], "digest": f"sha256:{metadata['sha256']}",
+                 "key": metadata["key"], "flow_run_id": metadata["flow_run_id"]},
+    )
     rows = {
         "format": metadata["model_format"],
         "digest": f"sha256:{metadata['sha256']}",
@@ -71,7 +84,7 @@ def verification_markdown(record: deploy.DeploymentRecord) -> str:
 
 
 @task(name="report", **IN_MEMORY)
-def publish_deploy_report(store_uri: str, decision: deploy.Decision) -> None:
+def publish_deploy_report(gate: deploy.Gate, deployer: deploy.Deployer, decision: deploy.Decision) -> None:
     """``verification-<model>``: the checks; ``deployments-<model>``: the model's recent history.
 
     A history that cannot be read is said in the table's description instead of failing the run.
@@ -83,7 +96,7 @@ def publish_deploy_report(store_uri: str, decision: deploy.Decision) -> None:
         description=summary.headline(record),
     )
     try:
-        history = deploy.read_history(open_store(store_uri), record.model_name)
+        history = deploy.read_history(gate.store, record.model_name, deployer.trusted)
         note = f"the {len(history)} newest deploy decisions, newest first"
     except SlsaModelsError as error:
         history, note = [record], f"history unavailable ({error}); this run's decision only"

@@ -9,8 +9,7 @@ from tasks.policy import IN_MEMORY
 
 
 @task(name="smoke-load", **IN_MEMORY)
-def smoke_load(verdict: deploy.Verdict, allow_pickle: bool) -> deploy.SmokeResult:
-    path = verdict.model.path if verdict.model is not None else None
-    result = deploy.smoke_load(path, verified=verdict.passed, allow_pickle=allow_pickle)
+def smoke_load(gate: deploy.Gate, verdict: deploy.Verdict) -> deploy.SmokeResult:
+    result = gate.smoke_load(verdict)
     print(f"smoke-load {result.status}: {result.detail}")
     return result

@@ -24,3 +24,13 @@ def positive_epochs(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"epochs must be a positive integer, got {value}")
     return value
+
+
+def digest_argument(text: str) -> str:
+    """``sha256:HEX`` (or bare HEX), normalized; the library's message otherwise."""
+    from slsa_models.digest import Digest
+
+    try:
+        return str(Digest.parse(text))
+    except SlsaModelsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

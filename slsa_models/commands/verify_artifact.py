@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slsa_models.errors import InputError
+from slsa_models.flags import add_policy_arguments, options_from_args
 
 if TYPE_CHECKING:  # the verifier (and sigstore) load only when the command runs
-    from slsa_models.verify import Artifact, LoadedProvenance, Policy, Report
+    from slsa_models.verify import Artifact, Policy, Report
 
 PASSED = "PASSED: SLSA verification passed"
 FAILED = "FAILED: SLSA verification failed"
@@ -61,13 +62,17 @@ given key verifies the signature, the bundle's key hint names that key, the
 statement is SLSA v1, builder.id is exactly --builder-id and a subject matches;
 --source-uri, when given, must match the git checkout the build records. A
 local build records no ref or workflow inputs: --source-tag,
---source-versioned-tag, --source-branch and --build-workflow-input are refused
-with key-signed provenance rather than silently skipped.
+--source-versioned-tag, --source-branch, --build-workflow-input and
+--trusted-root are refused with --public-key rather than silently skipped.
+Without --public-key, the flags trust GitHub builds of --source-uri: provenance
+from slsa-github-generator and GitHub artifact attestations, each held to
+every rule given. Like slsa-verifier, this verifies artifacts, not model names.
 
 --policy FILE replaces the policy flags (--source-uri, --source-tag,
 --source-versioned-tag, --source-branch, --builder-id, --build-workflow-input,
---public-key, --trusted-root); combining them is refused. The file format is
-documented in examples/policies/ (one example per provenance kind).
+--public-key, --trusted-root); combining them is refused. The file format
+(version = 2: one table per kind of evidence) is documented in
+examples/policies/ (one example per kind, and a combined one).
 
 Exit status: 0 all artifacts passed; 1 a check failed (the FAILED line names
 it); 2 unusable input (bad flag, unreadable or malformed provenance or policy,
@@ -87,46 +92,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="artifact files to verify (hashed while read)")
     parser.add_argument("--provenance-path", required=True, metavar="PATH",
                         help="path to the provenance (.intoto.jsonl Sigstore bundle)")
-    parser.add_argument("--source-uri", metavar="URI",
-                        help="expected source repository, e.g. github.com/some/repo (required)")
-    tag = parser.add_mutually_exclusive_group()
-    tag.add_argument("--source-tag", metavar="TAG",
-                     help="[optional] expected tag the artifact was built from")
-    tag.add_argument("--source-versioned-tag", metavar="VERSION",
-                     help="[optional] expected version the artifact was built from; semantic-"
-                          "version match: the major always, minor and patch only if given")
-    parser.add_argument("--source-branch", metavar="BRANCH",
-                        help="[optional] expected branch the artifact was built from")
-    parser.add_argument("--builder-id", metavar="ID",
-                        help="[optional] the builder that must have signed: NAME, NAME@vX.Y.Z "
-                             "or NAME@refs/tags/vX.Y.Z (default: the slsa-github-generator builders)")
-    parser.add_argument("--build-workflow-input", action="append", default=[], metavar="KEY=VALUE",
-                        help="[optional] an input of the workflow_dispatch run; repeat for "
-                             "several (the value may contain '=')")
     parser.add_argument("--digest", action="append", default=[], metavar="sha256:HEX",
                         help="an artifact given by its SHA-256 instead of a file; repeatable")
-    parser.add_argument("--trusted-root", metavar="FILE",
-                        help="a Sigstore trusted root JSON (default: the public-good instance)")
-    parser.add_argument("--public-key", action="append", default=[], metavar="PUB",
-                        help="a PEM public key (ECDSA P-256) trusted for key-signed provenance; "
-                             "repeatable; needs --builder-id")
-    parser.add_argument("--policy", metavar="FILE",
-                        help="a TOML policy file saying what to trust, instead of the policy flags")
+    add_policy_arguments(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--print-provenance", action="store_true",
                         help="[optional] print the verified provenance statement to stdout")
     output.add_argument("--json", action="store_true",
                         help="print the whole report (every check, expected and actual) to stdout")
-
-
-def parse_workflow_inputs(values: list[str]) -> dict[str, str]:
-    inputs: dict[str, str] = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise InputError(f"--build-workflow-input {value!r}: expected KEY=VALUE")
-        inputs[key] = text
-    return inputs
 
 
 @contextmanager
@@ -179,40 +152,11 @@ def print_outcome(report: Report, stream: object = None) -> None:
         print(f"{FAILED}: {failure.message if failure else 'no artifact passed'}", file=err)
 
 
-# Flags about a GitHub build's ref and run: a local build records none of them.
-GITHUB_ONLY_FLAGS = (
-    ("source_tag", "--source-tag"), ("source_versioned_tag", "--source-versioned-tag"),
-    ("source_branch", "--source-branch"), ("build_workflow_input", "--build-workflow-input"),
-)
-
-
 def build_policy(args: argparse.Namespace) -> Policy:
     """The Policy from --policy FILE, or from the flags (never both)."""
     from slsa_models.verify import policy_from_options
 
-    return policy_from_options(
-        policy_file=args.policy,
-        source_uri=args.source_uri,
-        source_tag=args.source_tag,
-        source_versioned_tag=args.source_versioned_tag,
-        source_branch=args.source_branch,
-        builder_id=args.builder_id,
-        build_workflow_inputs=parse_workflow_inputs(args.build_workflow_input),
-        public_keys=args.public_key,
-        trusted_root=args.trusted_root,
-    )
-
-
-def _refuse_github_flags(args: argparse.Namespace, provenance: LoadedProvenance) -> None:
-    """A flag that cannot be checked on key-signed provenance is an error, not a silent pass."""
-    from slsa_models.verify.bundle import KIND_KEY_SIGNED
-
-    if args.policy or provenance.kind != KIND_KEY_SIGNED:
-        return
-    given = [flag for attr, flag in GITHUB_ONLY_FLAGS if getattr(args, attr)]
-    if given:
-        raise InputError(f"{given[0]} cannot be checked on key-signed provenance: a local build "
-                         "records its git commit, not a ref or workflow inputs")
+    return policy_from_options(**options_from_args(args))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -220,7 +164,6 @@ def run(args: argparse.Namespace) -> int:
 
     policy = build_policy(args)
     provenance = load_provenance(Path(args.provenance_path))  # unusable input fails before hashing
-    _refuse_github_flags(args, provenance)
     report = verify_loaded(provenance, _artifacts(args), policy)
     print_outcome(report)
     if args.json:

@@ -1,45 +1,50 @@
-"""The deploy gate: promote a stored model only when its provenance verifies.
+"""The deploy gate: promote a stored model only when its evidence verifies.
 
-The deploy flow (``flows/deploy.py``) runs these steps as Prefect tasks::
+The deploy flow (``flows/deploy.py``) runs the ``Gate``'s steps as Prefect tasks::
 
-    find_model -> fetch_provenance -> download_model -> verify_candidate
-               -> smoke_load -> promote | record_refusal -> raise_for_outcome
+    find -> fetch_evidence -> fetch_model -> verify -> smoke_load
+         -> promote | record_refusal -> raise_for_outcome
 
-Each works on a plain ArtifactStore, so the same steps serve tests, scripts
-and ``slsa_models.serving``. Nothing here imports Prefect or a framework.
+The same ``Gate`` serves ``slsa_models.serving``, ``slsa-models pull`` and the
+benchmarks. Nothing here imports Prefect or a framework.
 """
 
+from slsa_models.deploy import trust
 from slsa_models.deploy.candidate import find_model, model_objects
-from slsa_models.deploy.gate import (
-    MODEL_DIGEST,
-    FetchedModel,
-    Verdict,
-    download_model,
-    verify_candidate,
-    verify_model,
+from slsa_models.deploy.deployer import Deployer, deployer_for
+from slsa_models.deploy.gate import MODEL_DIGEST, FetchedModel, Gate, Verdict, with_checks
+from slsa_models.deploy.history import (
+    Current,
+    append_record,
+    read_current,
+    read_history,
+    require_current,
 )
-from slsa_models.deploy.history import append_record, read_current, read_history, require_current
 from slsa_models.deploy.outcome import raise_for_outcome
 from slsa_models.deploy.policy import policy_to_dict
 from slsa_models.deploy.promotion import (
     STORED_OBJECT,
+    TRUST_PARAMETERS,
     Decision,
-    ObjectChanged,
+    build_record,
     pin_verified_object,
     promote,
     record_refusal,
+    record_run_refusal,
     swap_current,
 )
-from slsa_models.deploy.provenance import FetchedProvenance, fetch_provenance
+from slsa_models.deploy.provenance import FetchedProvenance, fetch_evidence
 from slsa_models.deploy.records import (
     CONFLICT,
     PROMOTED,
     RECORD_FORMAT,
     REFUSED,
-    CorruptRecordError,
     DeploymentRecord,
+    SignedRecord,
+    open_record,
 )
 from slsa_models.deploy.smoke import SmokeResult, smoke_load
+from slsa_models.errors import CorruptRecordError, ObjectChanged, UntrustedRecordError
 
 __all__ = [
     "CONFLICT",
@@ -48,19 +53,27 @@ __all__ = [
     "RECORD_FORMAT",
     "REFUSED",
     "STORED_OBJECT",
+    "TRUST_PARAMETERS",
     "CorruptRecordError",
+    "Current",
     "Decision",
+    "Deployer",
     "DeploymentRecord",
     "FetchedModel",
     "FetchedProvenance",
+    "Gate",
     "ObjectChanged",
+    "SignedRecord",
     "SmokeResult",
+    "UntrustedRecordError",
     "Verdict",
     "append_record",
-    "download_model",
-    "fetch_provenance",
+    "build_record",
+    "deployer_for",
+    "fetch_evidence",
     "find_model",
     "model_objects",
+    "open_record",
     "pin_verified_object",
     "policy_to_dict",
     "promote",
@@ -68,9 +81,10 @@ __all__ = [
     "read_current",
     "read_history",
     "record_refusal",
+    "record_run_refusal",
     "require_current",
     "smoke_load",
     "swap_current",
-    "verify_candidate",
-    "verify_model",
+    "trust",
+    "with_checks",
 ]

@@ -1,24 +1,37 @@
-"""The gate: download the model hashing it, verify those bytes, and decide.
+"""The gate: one definition of "may this model be deployed", shared by every caller.
 
-``download_model`` streams the object to a local file and hashes it in the
-same pass; from then on only that local file and its digest are used, so the
-bytes verified are the bytes loaded and promoted. ``verify_candidate`` runs
-the verifier on that digest and adds one check of its own, ``model-digest``:
-the bytes must hash to the digest their key names.
+    gate = Gate(store, "digits-cnn", policy)
+    verdict, smoke = gate.run(workdir)                # serving, pull, benchmarks
+    # the deploy flow runs the same steps as Prefect tasks:
+    candidate = gate.find(digest); evidence = gate.fetch_evidence(candidate)
+    model = gate.fetch_model(candidate, workdir); verdict = gate.verify(candidate, evidence, model)
+    smoke = gate.smoke_load(verdict)
+
+``fetch_model`` streams the object to a local file and hashes it in the same
+pass; from then on only that file and its digest are used, so the bytes
+verified are the bytes loaded and promoted. ``verify`` judges every piece of
+evidence by the policy of its kind and adds the gate's own checks:
+``model-name`` (the evidence names this model) and ``model-digest`` (the bytes
+hash to the digest their key names). The model passes when the passed pieces'
+kinds satisfy the policy (any kind, or all of ``require``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from slsa_models.deploy.provenance import FetchedProvenance
+from slsa_models.deploy.candidate import find_model
+from slsa_models.deploy.provenance import FetchedProvenance, fetch_evidence
+from slsa_models.deploy.smoke import SmokeResult, smoke_load
 from slsa_models.errors import ProvenanceError
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
+from slsa_models.verify.names import check_model_name
 
 MODEL_DIGEST = "model-digest"
 
@@ -39,21 +52,6 @@ class FetchedModel:
         return self.path.name
 
 
-def download_model(
-    store: ArtifactStore, model_key: str, directory: Path, *, version_id: str | None = None,
-    durable: bool = True,
-) -> FetchedModel:
-    """Stream ``model_key`` into ``directory/<file name>``, hashing while downloading.
-
-    ``durable=False`` skips the fsync (see ``ArtifactStore.download``): for a scratch
-    ``directory`` that is removed after the run.
-    """
-    _, _, file_name = layout.parse_model_key(model_key)
-    dest = Path(directory) / file_name
-    stored = store.download(model_key, dest, version_id=version_id, durable=durable)
-    return FetchedModel(dest, stored)
-
-
 def model_digest_check(model_key: str, actual_sha256: str) -> Check:
     """The downloaded bytes hash to the digest in their key (content addressing holds)."""
     _, expected, file_name = layout.parse_model_key(model_key)
@@ -65,8 +63,8 @@ def model_digest_check(model_key: str, actual_sha256: str) -> Check:
     )
 
 
-def with_checks(report: Report, extra: list[Check]) -> Report:
-    """The verifier's report with the deploy's own checks appended (after the verifier's)."""
+def with_checks(report: Report, extra: Sequence[Check]) -> Report:
+    """The verifier's report with the gate's own checks appended (after the verifier's)."""
     return dataclasses.replace(
         report,
         checks=[*report.checks, *extra],
@@ -74,76 +72,125 @@ def with_checks(report: Report, extra: list[Check]) -> Report:
     )
 
 
-def verify_model(
-    provenance: FetchedProvenance, model: FetchedModel, policy: Policy
-) -> Report:
-    """Verify the downloaded bytes (by the digest computed while downloading) and their key."""
-    if provenance.loaded is None:
-        raise provenance.error or ProvenanceError(f"{provenance.location}: no provenance")
-    artifact = Artifact.from_digest(model.sha256, name=model.file_name)
-    report = verify_loaded(provenance.loaded, [artifact], policy)
-    return with_checks(report, [model_digest_check(model.stored.key, model.sha256)])
-
-
 @dataclass(frozen=True)
 class Verdict:
     """The gate's decision for one candidate.
 
-    ``report`` is None when verification could not run; ``error`` says why (a
-    ProvenanceError: missing, empty, garbage or unsupported provenance).
-    ``decision_id`` identifies this decision in records (retries reuse it).
+    ``reports`` has one entry per piece of ``evidence`` (None where the piece
+    could not be used: its ``error`` says why). ``decision_id`` identifies this
+    decision in records (retries reuse it).
     """
 
     decision_id: str
     model_name: str
     model_key: str
     decided_at: datetime
-    provenance: FetchedProvenance
+    evidence: tuple[FetchedProvenance, ...]
     model: FetchedModel | None
-    report: Report | None
-    error: ProvenanceError | None = None
+    reports: tuple[Report | None, ...]
+    problem: str | None  # why the policy is not satisfied; None when it is
 
     @property
     def passed(self) -> bool:
-        return self.report is not None and self.report.passed
+        return self.problem is None
+
+    @property
+    def report(self) -> Report | None:
+        """The report to show: the first passing one, else the first that ran."""
+        ran = [report for report in self.reports if report is not None]
+        return next((report for report in ran if report.passed), ran[0] if ran else None)
 
     @property
     def reason(self) -> str | None:
         """One line: why the gate refused, or None when it passed."""
-        if self.error is not None:
-            return str(self.error)
-        if self.report is None:
-            return "verification did not run"
-        if self.report.passed:
+        if self.passed:
             return None
-        first = self.report.first_failure()
-        return f"SLSA verification failed: {first.message if first else 'no artifact passed'}"
+        report = self.report
+        if report is not None and not report.passed:
+            first = report.first_failure()
+            more = f" ({len(self.evidence)} pieces of evidence judged)" if len(self.evidence) > 1 else ""
+            return f"SLSA verification failed: {first.message if first else 'no artifact passed'}{more}"
+        if report is None:
+            errors = [piece.error for piece in self.evidence if piece.error is not None]
+            return str(errors[0]) if errors else "verification did not run"
+        return f"SLSA verification failed: {self.problem}"
 
     def failed_check(self) -> str | None:
         """The name of the first failed check (``provenance`` when there was none to run)."""
-        if self.report is None:
+        if self.passed:
+            return None
+        report = self.report
+        if report is None:
             return "provenance"
-        first = self.report.first_failure()
-        return first.name if first is not None else None
+        first = report.first_failure()
+        return first.name if first is not None else "policy"
 
 
-def verify_candidate(
-    model_name: str,
-    candidate: StoredObject,
-    provenance: FetchedProvenance,
-    model: FetchedModel | None,
-    policy: Policy,
-) -> Verdict:
-    """Verify ``model`` against ``provenance`` under ``policy``; never raises for bad provenance."""
-    now = datetime.now(timezone.utc)
-    decision = uuid.uuid4().hex
-    common = {"decision_id": decision, "model_name": model_name, "model_key": candidate.key,
-              "decided_at": now, "provenance": provenance, "model": model}
-    if model is None or provenance.loaded is None:
-        error = provenance.error or ProvenanceError(f"{provenance.location}: no provenance")
-        return Verdict(**common, report=None, error=error)
-    try:
-        report = verify_model(provenance, model, policy)
-    except ProvenanceError as error:  # e.g. a kind this verifier cannot check
-        return Verdict(**common, report=None, error=error)
-    return Verdict(**common, report=report)
+class Gate:
+    """The gate's steps for one model under one policy (see the module docstring)."""
+
+    def __init__(self, store: ArtifactStore, model_name: str, policy: Policy, *,
+                 provenance_url: str | None = None, allow_pickle: bool = False) -> None:
+        layout.validate_model_name(model_name)
+        self.store, self.model_name, self.policy = store, model_name, policy
+        self.provenance_url, self.allow_pickle = provenance_url, allow_pickle
+
+    def find(self, digest: str | None = None) -> StoredObject:
+        return find_model(self.store, self.model_name, digest)
+
+    def fetch_evidence(self, candidate: StoredObject) -> tuple[FetchedProvenance, ...]:
+        return fetch_evidence(self.store, candidate.key, self.provenance_url)
+
+    def fetch_model(self, candidate: StoredObject, directory: Path, *, version_id: str | None = None,
+                    durable: bool = False) -> FetchedModel:
+        """Stream the object into ``directory/<file name>``, hashing while downloading.
+
+        ``durable=False`` skips the fsync: for a scratch ``directory`` removed after the run.
+        """
+        _, _, file_name = layout.parse_model_key(candidate.key)
+        dest = Path(directory) / file_name
+        stored = self.store.download(candidate.key, dest, version_id=version_id, durable=durable)
+        return FetchedModel(dest, stored)
+
+    def verify(self, candidate: StoredObject, evidence: Sequence[FetchedProvenance],
+               model: FetchedModel | None) -> Verdict:
+        """Judge each piece of evidence on the downloaded bytes; never raises for bad evidence."""
+        judged = [self._judge(piece, model) for piece in evidence]
+        evidence = tuple(piece for piece, _ in judged)
+        reports = [report for _, report in judged]
+        passed = {report.kind for report in reports if report is not None and report.passed}
+        problem = self.policy.combine(passed)
+        if problem is not None and model is None:
+            problem = "the model was not downloaded: no usable evidence"
+        return Verdict(uuid.uuid4().hex, self.model_name, candidate.key, datetime.now(timezone.utc),
+                       tuple(evidence), model, tuple(reports), problem)
+
+    def _judge(self, piece: FetchedProvenance,
+               model: FetchedModel | None) -> tuple[FetchedProvenance, Report | None]:
+        """The piece (with its error, if it turned out unusable) and its report."""
+        if piece.loaded is None or model is None:
+            return piece, None
+        artifact = Artifact.from_digest(model.sha256, name=model.file_name)
+        try:
+            report = verify_loaded(piece.loaded, [artifact], self.policy)
+        except ProvenanceError as error:  # e.g. a kind this verifier cannot check
+            return dataclasses.replace(piece, loaded=None, error=error), None
+        return piece, with_checks(report, [
+            check_model_name(report.named_models, self.model_name, self.policy.accept_unnamed),
+            model_digest_check(model.stored.key, model.sha256),
+        ])
+
+    def smoke_load(self, verdict: Verdict) -> SmokeResult:
+        path = verdict.model.path if verdict.model is not None else None
+        return smoke_load(path, verified=verdict.passed, allow_pickle=self.allow_pickle)
+
+    def run(self, directory: Path, *, digest: str | None = None, candidate: StoredObject | None = None,
+            version_id: str | None = None, durable: bool = False) -> tuple[Verdict, SmokeResult]:
+        """Every step in order: find (or ``candidate``), evidence, model, verify, smoke-load."""
+        candidate = candidate or self.find(digest)
+        evidence = self.fetch_evidence(candidate)
+        usable = any(piece.usable for piece in evidence)
+        model = self.fetch_model(candidate, directory, version_id=version_id, durable=durable) \
+            if usable else None
+        verdict = self.verify(candidate, evidence, model)
+        return verdict, self.smoke_load(verdict)

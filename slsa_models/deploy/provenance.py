@@ -1,9 +1,10 @@
-"""Fetch a model's provenance: from the store next to the model, otherwise from a URL.
+"""Fetch a model's evidence: every piece stored next to the model, otherwise one from a URL.
 
 The bytes are parsed here (bounded, classified by the verifier's loader), so an
 empty, garbage or oversized file is known before the model is downloaded.
-A provenance that cannot be used is carried as ``FetchedProvenance.error``
-rather than raised: the deploy records it as a refusal. Store failures raise.
+A piece that cannot be used is carried as ``FetchedProvenance.error`` rather
+than raised: the gate judges the others, and records it if none passes.
+Store failures raise. At most ``MAX_EVIDENCE_PIECES`` pieces are read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from slsa_models.store import ArtifactStore, MissingObjectError, layout
 from slsa_models.verify import LoadedProvenance, load_provenance
 from slsa_models.verify.bundle import MAX_PROVENANCE_BYTES
 
+MAX_EVIDENCE_PIECES = 16
 SOURCE_STORE = "store"
 SOURCE_URL = "url"
 
@@ -45,37 +47,30 @@ class FetchedProvenance:
         return self.loaded.raw if self.loaded is not None else None
 
 
-def fetch_provenance(
+def fetch_evidence(
     store: ArtifactStore,
     model_key: str,
     url: str | None = None,
     *,
     delays: Sequence[float] = http.DEFAULT_DELAYS,
     sleep: Callable[[float], None] | None = None,
-) -> FetchedProvenance:
-    """The provenance of the model at ``model_key``.
+) -> tuple[FetchedProvenance, ...]:
+    """Every piece of evidence stored next to the model at ``model_key``.
 
-    ``<model key>.intoto.jsonl`` in the store is used when it exists; otherwise
-    ``url`` (HTTP(S), retried on transient failures). With neither, the result
-    carries a ProvenanceError saying how to provide one.
+    When the store holds none, ``url`` (HTTP(S), retried on transient failures) is
+    fetched; with neither, one piece carrying a ProvenanceError says how to provide it.
     """
-    key = layout.provenance_key(model_key)
-    uri = store.object_uri(key)
-    try:
-        raw = store.read_bytes(key, max_size=MAX_PROVENANCE_BYTES)
-    except MissingObjectError:
-        raw = None
-    except InputError:  # larger than the cap: read_bytes refuses without reading it
-        return FetchedProvenance(model_key, key, SOURCE_STORE, uri, error=ProvenanceError(
-            f"{uri}: larger than the {MAX_PROVENANCE_BYTES // 2**20} MiB limit for a provenance file"
-        ))
-    if raw is not None:
-        return _load(model_key, key, SOURCE_STORE, uri, raw)
+    first = layout.provenance_key(model_key)
+    keys = sorted((obj.key for obj in store.list_objects(model_key + ".")
+                   if layout.is_evidence_of(obj.key, model_key)), key=lambda key: (key != first, key))
+    if keys:
+        return tuple(_from_store(store, model_key, key) for key in keys[:MAX_EVIDENCE_PIECES])
+    uri = store.object_uri(first)
     if url is None:
-        return FetchedProvenance(model_key, key, SOURCE_STORE, uri, error=ProvenanceError(
+        return (FetchedProvenance(model_key, first, SOURCE_STORE, uri, error=ProvenanceError(
             f"no provenance for {store.object_uri(model_key)}: {uri} does not exist;"
             " publish it with `slsa-models publish` or give its URL (--provenance-url)"
-        ))
+        )),)
     shown = http.redact(url)
     member = layout.parse_model_key(model_key)[2] + layout.PROVENANCE_SUFFIX
     options = {"sleep": sleep} if sleep is not None else {}
@@ -83,8 +78,22 @@ def fetch_provenance(
         raw = http.fetch_url(url, max_bytes=MAX_PROVENANCE_BYTES, member_name=member,
                              delays=delays, **options)
     except ProvenanceError as error:
-        return FetchedProvenance(model_key, key, SOURCE_URL, shown, error=error)
-    return _load(model_key, key, SOURCE_URL, shown, raw)
+        return (FetchedProvenance(model_key, first, SOURCE_URL, shown, error=error),)
+    return (_load(model_key, first, SOURCE_URL, shown, raw),)
+
+
+def _from_store(store: ArtifactStore, model_key: str, key: str) -> FetchedProvenance:
+    uri = store.object_uri(key)
+    try:
+        raw = store.read_bytes(key, max_size=MAX_PROVENANCE_BYTES)
+    except MissingObjectError:  # removed since it was listed
+        return FetchedProvenance(model_key, key, SOURCE_STORE, uri,
+                                 error=ProvenanceError(f"{uri}: removed while it was being read"))
+    except InputError:  # larger than the cap: read_bytes refuses without reading it
+        return FetchedProvenance(model_key, key, SOURCE_STORE, uri, error=ProvenanceError(
+            f"{uri}: larger than the {MAX_PROVENANCE_BYTES // 2**20} MiB limit for a provenance file"
+        ))
+    return _load(model_key, key, SOURCE_STORE, uri, raw)
 
 
 def _load(model_key: str, key: str, source: str, location: str, raw: bytes) -> FetchedProvenance:

@@ -20,19 +20,21 @@ def headline(record: DeploymentRecord) -> str:
 def object_label(record: DeploymentRecord) -> str:
     obj = record.object
     pin = f"version {obj['version_id']}" if obj.get("version_id") else f"etag {obj.get('etag')}"
-    return f"{obj['uri']} ({pin})"
+    return f"{obj.get('uri') or obj.get('key')} ({pin})"
 
 
 def summary_rows(record: DeploymentRecord) -> dict[str, Any]:
     """Key facts of one decision, in display order."""
-    verification = record.verification or {}
-    provenance = record.provenance
+    verification = next((report for report in record.verification if report.get("passed")),
+                        record.verification[0] if record.verification else {})
     rows: dict[str, Any] = {
         "outcome": record.outcome,
+        "sequence": record.sequence,
         "digest": record.digest,
         "object": object_label(record),
-        "provenance": f"{provenance['location']} ({provenance['source']}"
-                      + (f", sha256:{provenance['sha256']})" if provenance.get("sha256") else ")"),
+        "evidence": "; ".join(
+            f"{piece['location']} ({piece.get('kind') or 'unusable'}: "
+            f"{'passed' if piece.get('passed') else 'failed'})" for piece in record.evidence) or "none",
         "built by": verification.get("builder_id") or "unverified",
         "source": " @ ".join(v for v in (verification.get("source_uri"), verification.get("commit")) if v)
                   or "unverified",
@@ -43,15 +45,15 @@ def summary_rows(record: DeploymentRecord) -> dict[str, Any]:
     if record.reason:
         rows["reason"] = record.reason
     if record.previous:
-        rows["previously deployed"] = record.previous.get("digest")
+        rows["previous record"] = record.previous
     return rows
 
 
 def check_rows(record: DeploymentRecord) -> list[dict[str, str]]:
     """Every check of the verification: name, verdict, expected, actual, detail."""
-    if record.verification is None:
-        return []
-    return [
+    rows = []
+    for report in record.verification:
+        rows += [
         {
             "check": check["name"],
             "verdict": VERDICTS[bool(check["passed"])],
@@ -59,17 +61,19 @@ def check_rows(record: DeploymentRecord) -> list[dict[str, str]]:
             "actual": str(check["actual"]),
             "detail": str(check.get("detail") or ""),
         }
-        for check in record.verification.get("checks", [])
+        for check in report.get("checks", [])
     ]
+    return rows
 
 
 def history_rows(records: list[DeploymentRecord]) -> list[dict[str, str]]:
     """One row per history record (newest first, as given)."""
     return [
         {
-            "recorded at": record.recorded_at,
+            "#": str(record.sequence),
+            "decided at": record.decided_at,
             "outcome": record.outcome,
-            "digest": record.digest[:19],  # sha256: and 12 hex digits
+            "digest": (record.digest or "")[:19],  # sha256: and 12 hex digits
             "file": record.file_name,
             "failed check": record.failed_check or "",
             "reason": record.reason or "",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from slsa_models.stack.config import StackConfig
 
-POLICY_ENV = "SLSA_MODELS_POLICY"  # prefect.yaml fills the deploy's policy_file from it
+POLICY_ENV = "SLSA_MODELS_POLICY"  # the deploy deployment reads its policy file from it
 
 
 def policy_path(config: StackConfig) -> Path:
@@ -23,18 +23,29 @@ def policy_path(config: StackConfig) -> Path:
 
 
 def write_policy(config: StackConfig, flow_env: Mapping[str, str]) -> Path:
+    from slsa_models.deploy.deployer import dev_deployer_key_paths
+    from slsa_models.provenance.keys import generate_key_pair
     from slsa_models.provenance.signers import default_builder_id, dev_key_paths
 
-    public_key = config.home.parent / "keys" / dev_key_paths()[1].name
+    keys = config.home.parent / "keys"
+    public_key = keys / dev_key_paths()[1].name
+    deployer_key = keys / dev_deployer_key_paths()[1].name
+    for private, public in ((keys / dev_key_paths()[0].name, public_key),
+                            (keys / dev_deployer_key_paths()[0].name, deployer_key)):
+        if not private.exists():  # the policy names both keys, so they must exist before it is read
+            generate_key_pair(private, public)
     path = policy_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "# Written by `slsa-models stack up`: the gated deploy trusts the development key\n"
-        "# that the stack's train runs sign with. Not for production models.\n"
-        "version = 1\n\n"
-        "[local.stack-dev-key]\n"
+        "# that the stack's train runs sign with, and serving trusts the records that the\n"
+        "# stack's deploys sign with its development deployer key. Not for production models.\n"
+        "version = 2\n\n"
+        "[local-builder.stack-dev-key]\n"
         f"builder-id = {_toml_string(default_builder_id(flow_env))}\n"
-        f"public-key = {_toml_string(os.path.relpath(public_key, path.parent))}\n",
+        f"public-key = {_toml_string(os.path.relpath(public_key, path.parent))}\n\n"
+        "[deployer.stack-dev-deployer]\n"
+        f"public-key = {_toml_string(os.path.relpath(deployer_key, path.parent))}\n",
         encoding="utf-8",
     )
     return path

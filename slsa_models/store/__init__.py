@@ -10,14 +10,13 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from slsa_models.errors import InputError
+from slsa_models.errors import InputError, MissingObjectError
+from slsa_models.store import layout
 from slsa_models.store.base import (
     SMALL_OBJECT_LIMIT,
     ArtifactStore,
-    MissingObjectError,
     StoredObject,
 )
-from slsa_models.store import layout
 from slsa_models.store.file import FileStore
 
 __all__ = [

@@ -19,15 +19,11 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from slsa_models.digest import sha256_stream
-from slsa_models.errors import ConflictError, InputError, NotFoundError
+from slsa_models.errors import ConflictError, InputError, MissingObjectError  # noqa: F401 (re-exported)
 from slsa_models.store.layout import validate_key
 
 SMALL_OBJECT_LIMIT = 16 * 2**20
 Progress = Callable[[int], None]
-
-
-class MissingObjectError(NotFoundError):
-    """The key does not exist (the bucket or directory does)."""
 
 
 @dataclass(frozen=True)

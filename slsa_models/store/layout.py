@@ -1,9 +1,10 @@
 """Key layout of the artifact store, the same under an S3 prefix and a local directory.
 
     models/<model>/sha256-<hex>/<file>                 model bytes, write-once
-    models/<model>/sha256-<hex>/<file>.intoto.jsonl    their provenance
-    deployments/<model>/current.json                   what is deployed (compare-and-swap)
-    deployments/<model>/history/<when>-<outcome>-...   one record per decision, append-only
+    models/<model>/sha256-<hex>/<file>.intoto.jsonl    their provenance (the generator's file name)
+    models/<model>/sha256-<hex>/<file>.<12 hex>.intoto.jsonl   more evidence, one key per piece
+    deployments/<model>/current.json                   the signed record of what is deployed (CAS)
+    deployments/<model>/history/<10-digit sequence>.json   one signed record per decision, a hash chain
 
 Keys are plain relative paths. A key component never starts with '.', which
 leaves dot-names free for the file backend's temp, lock and sidecar files.
@@ -12,8 +13,6 @@ leaves dot-names free for the file backend's temp, lock and sidecar files.
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import datetime, timezone
 
 from slsa_models.digest import normalize_sha256
 from slsa_models.errors import InputError
@@ -23,7 +22,6 @@ MAX_KEY_LENGTH = 1024
 
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _COMPONENT = re.compile(r"[A-Za-z0-9_+=@,~-][A-Za-z0-9._+=@,~-]{0,254}")
-_OUTCOME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _MODEL_KEY = re.compile(r"models/([^/]+)/sha256-([0-9a-f]{64})/([^/]+)")
 
 
@@ -116,18 +114,35 @@ def history_prefix(model_name: str) -> str:
     return f"deployments/{validate_model_name(model_name)}/history/"
 
 
-def history_key(model_name: str, when: datetime, outcome: str, sha256_hex: str) -> str:
-    """A unique history key that sorts by time.
+def evidence_key(model_key: str, evidence_sha256: str) -> str:
+    """A further piece of evidence next to the model: ``<model key>.<12 hex>.intoto.jsonl``.
 
-    ``<prefix><YYYYmmddTHHMMSS.ffffffZ>-<outcome>-<12 hex of digest>-<8 random hex>.json``.
-    ``when`` must be timezone-aware; it is written in UTC.
+    The generator's own name (``provenance_key``) holds the first piece; others never
+    replace it (nor each other), they get their own write-once keys.
     """
-    if not isinstance(when, datetime) or when.utcoffset() is None:
-        raise InputError(f"history time must be a timezone-aware datetime, got {when!r}")
-    if not isinstance(outcome, str) or not _OUTCOME.fullmatch(outcome):
-        raise InputError(
-            f"invalid history outcome {outcome!r}: use 1-32 lowercase letters, digits, '_' or '-'"
-        )
-    stamp = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    short = normalize_sha256(sha256_hex)[:12]
-    return f"{history_prefix(model_name)}{stamp}-{outcome}-{short}-{secrets.token_hex(4)}.json"
+    parse_model_key(model_key)
+    return f"{model_key}.{normalize_sha256(evidence_sha256)[:12]}{PROVENANCE_SUFFIX}"
+
+
+def is_evidence_of(key: str, model_key: str) -> bool:
+    """Whether ``key`` is a piece of evidence of the model at ``model_key``."""
+    if key == model_key + PROVENANCE_SUFFIX:
+        return True
+    middle = key[len(model_key):] if key.startswith(model_key + ".") else ""
+    return bool(re.fullmatch(r"\.[0-9a-f]{12}" + re.escape(PROVENANCE_SUFFIX), middle))
+
+
+HISTORY_DIGITS = 10
+
+
+def history_key(model_name: str, sequence: int) -> str:
+    """``deployments/<model>/history/<sequence, 10 digits>.json``: sorts in decision order."""
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or not 0 <= sequence < 10**HISTORY_DIGITS:
+        raise InputError(f"invalid history sequence {sequence!r}")
+    return f"{history_prefix(model_name)}{sequence:0{HISTORY_DIGITS}d}.json"
+
+
+def history_sequence(key: str) -> int | None:
+    """The sequence of a history key, or None for any other key under the history prefix."""
+    match = re.search(r"/history/([0-9]{%d})\.json$" % HISTORY_DIGITS, key)
+    return int(match.group(1)) if match else None

@@ -1,9 +1,11 @@
-"""verify_artifacts(): one provenance, several artifacts, one policy -> a Report.
+"""verify_loaded(): one piece of evidence, several artifacts, a Policy -> a Report.
 
-The signature is verified once, then the policy checks run for all
-artifacts. Each provenance kind has its own verifier function in
-``KIND_VERIFIERS``: Sigstore bundles, legacy generator files (refused
-offline) and key-signed bundles from the local builder (``local.py``).
+Each piece of evidence is judged by the policy of its own kind: Sigstore
+bundles by the GitHub kinds (which one is decided by the verified statement:
+slsa-github-generator or GitHub attestation), key-signed bundles by the local
+builder's, legacy generator files are refused offline. Evidence of a kind the
+policy does not list fails ``evidence-kind``. The signature is verified once,
+then the rules run for all artifacts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from slsa_models.errors import InputError, ProvenanceError
+from slsa_models.errors import InputError, ProvenanceError, StatementError
 from slsa_models.verify import checks as policy_checks
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.bundle import (
@@ -25,47 +27,52 @@ from slsa_models.verify.bundle import (
 from slsa_models.verify.crypto import TRANSPARENCY_LOG, verify_bundle
 from slsa_models.verify.github import GITHUB_URL, identity_from_certificate
 from slsa_models.verify.local import verify_key_signed
-from slsa_models.verify.policy import Policy
-from slsa_models.verify.report import Check, Report
-from slsa_models.verify.report import artifact_results as _artifact_results
-from slsa_models.verify.report import unverified as _unverified
-from slsa_models.verify.statement import StatementError, parse_statement
+from slsa_models.verify.names import named_models
+from slsa_models.verify.policy import GitHubBuildRules, LocalBuilderPolicy, Policy
+from slsa_models.verify.report import Check, Report, artifact_results, unverified
+from slsa_models.verify.statement import KIND_GENERATOR, KIND_LOCAL, parse_statement
 
+EVIDENCE_KIND = "evidence-kind"
 KindVerifier = Callable[[LoadedProvenance, Sequence[Artifact], Policy], Report]
 
 
-def _require_source(policy: Policy) -> None:
-    if policy.source_uri is None and policy.public_keys:
-        raise InputError(
-            "no source URI: the policy trusts only local builders' keys, and this provenance is "
-            "signed through Sigstore; to trust GitHub builds say which repository they must come "
-            "from (--source-uri github.com/OWNER/REPO, or a [github] table in the policy file)"
-        )
-    if policy.source_uri is None:
-        raise InputError(
-            "no source URI: say which repository the artifact must come from "
-            "(--source-uri github.com/OWNER/REPO)"
-        )
+def wrong_kind(loaded: LoadedProvenance, artifacts: Sequence[Artifact], policy: Policy,
+               kind: str, label: str = "") -> Report:
+    """A FAILED report: the policy lists no kind that could judge this evidence."""
+    check = Check(EVIDENCE_KIND, False, " or ".join(policy.kind_names), label or kind,
+                  f"the policy does not trust {kind} evidence (add a [{kind}] table to trust it)")
+    return unverified(loaded, [check], artifacts, kind)
 
 
 def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
                      policy: Policy) -> Report:
-    _require_source(policy)
-    signature = verify_bundle(loaded, policy.trusted_root)
+    github = [rules for rules in policy.kinds if isinstance(rules, GitHubBuildRules)]
+    if not github:
+        return wrong_kind(loaded, artifacts, policy, "github", "Sigstore-signed provenance from GitHub")
+    root = github[0].trusted_root
+    signature = verify_bundle(loaded, root)
     checks = list(signature.checks)
     if not signature.passed:
-        return _unverified(loaded, checks, artifacts, KIND_SIGSTORE)
+        return unverified(loaded, checks, artifacts, KIND_SIGSTORE)
     try:
         provenance = parse_statement(signature.payload_type, signature.payload)
     except StatementError as error:
         checks.append(Check("statement", False, "an in-toto statement with SLSA provenance",
                             "unsupported", str(error)))
-        return _unverified(loaded, checks, artifacts, KIND_SIGSTORE, signature.payload)
+        return unverified(loaded, checks, artifacts, KIND_SIGSTORE, signature.payload)
+    rules = policy.for_kind(provenance.kind)
+    if not isinstance(rules, GitHubBuildRules):
+        return wrong_kind(loaded, artifacts, policy, provenance.kind)
+    if rules.trusted_root != root:  # this kind trusts another Sigstore instance: verify against it
+        signature = verify_bundle(loaded, rules.trusted_root)
+        checks = list(signature.checks)
+        if not signature.passed:
+            return unverified(loaded, checks, artifacts, provenance.kind)
     checks.append(Check("statement", True, "an in-toto statement with SLSA provenance",
                         f"{provenance.predicate_type} ({provenance.build_type})"))
     identity = identity_from_certificate(loaded.bundle.signing_certificate)
-    checks += policy_checks.evaluate(identity, provenance, policy, artifacts)
-    results = _artifact_results(checks, artifacts, provenance.subject_names())
+    checks += policy_checks.evaluate(identity, provenance, rules, artifacts)
+    results = artifact_results(checks, artifacts, provenance.subject_names())
     repository = identity.repository
     return Report(
         passed=all(c.passed for c in checks) and all(r.passed for r in results),
@@ -77,6 +84,7 @@ def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         provenance_sha256=loaded.sha256,
         kind=provenance.kind,
         payload=signature.payload,
+        named_models=named_models(provenance, results),
     )
 
 
@@ -84,7 +92,8 @@ def _verify_legacy(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
                    policy: Policy) -> Report:
     """slsa-github-generator v1.x/v2.0.0 files hold no log proof: nothing offline can vouch
     for when the short-lived certificate signed, so they FAIL with how to verify online."""
-    _require_source(policy)
+    if policy.for_kind(KIND_GENERATOR) is None:
+        return wrong_kind(loaded, artifacts, policy, KIND_GENERATOR)
     check = Check(
         TRANSPARENCY_LOG,
         False,
@@ -94,13 +103,20 @@ def _verify_legacy(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         "`slsa-verifier verify-artifact` (it looks the entry up in Rekor), or rebuild with "
         "slsa-github-generator v2.1.0 or later, which writes a self-contained Sigstore bundle",
     )
-    return _unverified(loaded, [check], artifacts, KIND_LEGACY_DSSE)
+    return unverified(loaded, [check], artifacts, KIND_LEGACY_DSSE)
+
+
+def _verify_local(loaded: LoadedProvenance, artifacts: Sequence[Artifact], policy: Policy) -> Report:
+    rules = policy.for_kind(KIND_LOCAL)
+    if not isinstance(rules, LocalBuilderPolicy):
+        return wrong_kind(loaded, artifacts, policy, KIND_LOCAL, "key-signed provenance (a local builder)")
+    return verify_key_signed(loaded, artifacts, rules)
 
 
 KIND_VERIFIERS: dict[str, KindVerifier] = {
     KIND_SIGSTORE: _verify_sigstore,
     KIND_LEGACY_DSSE: _verify_legacy,
-    KIND_KEY_SIGNED: verify_key_signed,
+    KIND_KEY_SIGNED: _verify_local,
 }
 
 
@@ -109,6 +125,9 @@ def verify_loaded(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
     """Verify an already loaded provenance (see ``load_provenance``)."""
     if not artifacts:
         raise InputError("no artifact to verify: give at least one file or --digest sha256:HEX")
+    if not isinstance(policy, Policy):
+        raise InputError(f"expected a Policy, got {type(policy).__name__}; build one with "
+                         "Policy(GeneratorPolicy(...)) or policy_from_options()")
     verifier = KIND_VERIFIERS.get(loaded.kind)
     if verifier is None:
         raise ProvenanceError(f"{loaded.label}: {loaded.kind} provenance cannot be verified by this version")

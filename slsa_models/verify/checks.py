@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from slsa_models.verify import semver
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.github import GITHUB_URL, GitHubIdentity
-from slsa_models.verify.policy import BuilderID, Policy
+from slsa_models.verify.policy import AttestationPolicy, BuilderID, GitHubBuildRules
 from slsa_models.verify.report import SUBJECT_DIGEST, Check
 from slsa_models.verify.statement import (
     KIND_GENERATOR,
@@ -35,13 +35,15 @@ MISSING = "(missing)"
 
 # Every check name the verifier reports, in report order. Stable: users match on them.
 CHECK_NAMES: tuple[str, ...] = (
-    "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
+    "evidence-kind", "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
     "signature", "key-hint", "key-expiry", "log-entry-binding", "statement",
     "builder-id", "builder-ref", "source-uri", "provenance-builder", "source-materials",
     SUBJECT_DIGEST, "source-branch", "source-tag", "source-versioned-tag", "workflow-inputs",
     "trigger",
     "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id", "cert-owner-id",
     "cert-run", "cert-workflow", "runner-environment",
+    # the gate's own checks, after the verifier's
+    "model-name", "model-digest", "deployed-digest", "provenance-digest",
 )
 
 
@@ -71,10 +73,17 @@ def _signer(identity: GitHubIdentity) -> BuilderID | None:
     return BuilderID.parse(signer)
 
 
-def check_builder_id(identity: GitHubIdentity, policy: Policy) -> Check:
+def check_builder_id(identity: GitHubIdentity, policy: GitHubBuildRules) -> Check:
     signer = _signer(identity)
     actual = identity.signer or MISSING
     expected_builder = policy.expected_builder
+    if expected_builder is None and isinstance(policy, AttestationPolicy):
+        expected = f"a workflow of {policy.normalized_source_uri.removeprefix('git+')}"
+        prefix = policy.normalized_source_uri.removeprefix("git+") + "/.github/workflows/"
+        ok = signer is not None and signer.name.startswith(prefix)
+        detail = "" if ok else ("the attestation was signed by a workflow of another repository; "
+                                "name it with builder-id to trust it")
+        return Check("builder-id", ok, expected, actual, detail)
     if expected_builder is None:
         expected = "a trusted builder (slsa-github-generator generic, Go or docker-based workflow)"
         ok = signer is not None and signer.name in DEFAULT_TRUSTED_BUILDERS
@@ -115,7 +124,7 @@ def check_provenance_builder(identity: GitHubIdentity, provenance: Provenance) -
                  "" if ok else "builder.id in the provenance is not the certificate's signer")
 
 
-def check_source_uri(identity: GitHubIdentity, provenance: Provenance, policy: Policy) -> Check:
+def check_source_uri(identity: GitHubIdentity, provenance: Provenance, policy: GitHubBuildRules) -> Check:
     """The certificate's repository and the provenance's configSource and materials
     all name the expected repository."""
     expected = policy.normalized_source_uri or ""
@@ -262,7 +271,7 @@ def check_runner(identity: GitHubIdentity, provenance: Provenance) -> Check:
     return Check("runner-environment", True, GITHUB_HOSTED, GITHUB_HOSTED)
 
 
-def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: Policy,
+def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: GitHubBuildRules,
              artifacts: Sequence[Artifact]) -> list[Check]:
     """Every policy check, in slsa-verifier's order, then the cross-checks."""
     checks = [

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from slsa_models.errors import InputError, ProvenanceError
+from slsa_models.errors import InputError
 from slsa_models.provenance.dsse import signature_is_valid
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.bundle import KeySignedEnvelope, LoadedProvenance
 from slsa_models.verify.checks import check_subject
 from slsa_models.verify.keys import TrustedKey, rfc3339
-from slsa_models.verify.policy import Policy, normalize_source_uri
+from slsa_models.verify.names import named_models
+from slsa_models.verify.policy import LocalBuilderPolicy, normalize_source_uri
 from slsa_models.verify.report import Check, Report, artifact_results, unverified
 from slsa_models.verify.statement import KIND_LOCAL, Provenance, StatementError, parse_local_statement
 
@@ -75,10 +76,7 @@ def check_key_expiry(signer: TrustedKey, now: datetime) -> Check:
                                f"{rfc3339(signer.expires)}; renew the entry or rotate the key")
 
 
-def check_builder(provenance: Provenance, expected: str | None) -> Check:
-    if expected is None:
-        return Check("builder-id", False, "a builder id to trust (--builder-id)", provenance.builder_id,
-                     "key-signed provenance has no default trusted builder")
+def check_builder(provenance: Provenance, expected: str) -> Check:
     ok = provenance.builder_id == expected
     return Check("builder-id", ok, expected, provenance.builder_id,
                  "" if ok else "built by another builder than the key is trusted for")
@@ -112,15 +110,10 @@ def check_local_source(provenance: Provenance, expected_uri: str) -> Check:
 
 
 def verify_key_signed(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
-                      policy: Policy, now: datetime | None = None) -> Report:
-    if not policy.public_keys:
-        raise ProvenanceError(
-            f"{loaded.label}: key-signed provenance needs a trusted public key: give "
-            "--public-key PUB with --builder-id ID, or a policy file that trusts the builder's key"
-        )
+                      policy: LocalBuilderPolicy, now: datetime | None = None) -> Report:
     envelope: KeySignedEnvelope = loaded.bundle
-    signer = find_signer(envelope, policy.public_keys)
-    checks = [check_signature(signer, policy.public_keys)]
+    signer = find_signer(envelope, policy.keys)
+    checks = [check_signature(signer, policy.keys)]
     if signer is None:
         return unverified(loaded, checks, artifacts, KIND_LOCAL)
     checks.append(check_key_hint(envelope.hint, signer))
@@ -135,7 +128,8 @@ def verify_key_signed(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         return unverified(loaded, checks, artifacts, KIND_LOCAL, envelope.payload)
     checks.append(Check("statement", True, STATEMENT_EXPECTED,
                         f"{provenance.predicate_type} ({provenance.build_type})"))
-    checks.append(check_builder(provenance, signer.builder_id or policy.builder_id))
+    assert signer.builder_id is not None  # LocalBuilderPolicy refuses keys without one
+    checks.append(check_builder(provenance, signer.builder_id))
     if signer.source_uri is not None:
         checks.append(check_local_source(provenance, signer.source_uri))
     checks += [check_subject(provenance, artifact) for artifact in artifacts]
@@ -151,4 +145,5 @@ def verify_key_signed(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         kind=KIND_LOCAL,
         payload=envelope.payload,
         signer_key=signer.name,
+        named_models=named_models(provenance, results),
     )

@@ -1,28 +1,36 @@
-"""What the verifier must see: source repository, ref, builder, workflow inputs.
+"""What a deployment trusts: one policy type per kind of evidence, and their composition.
 
-``Policy`` validates its values when built, so a typo surfaces as an
-InputError (exit 2) before any file is read. New fields (public keys for
-key-signed provenance, expiry, policy files) are added with defaults, so
-existing callers keep working.
+Each kind policy holds only the rules its kind of evidence can check, so a
+rule can never be silently skipped:
 
-Which rules apply to which provenance: the source and ref rules (source URI,
-tag, versioned tag, branch, triggers, workflow inputs) and ``builder_id`` are
-checked on Sigstore-signed provenance from GitHub, whose certificate vouches
-for them. Key-signed provenance (the local builder) is judged by its
-``TrustedKey`` entry: the key, its builder id (else ``builder_id``), its
-expiry and its optional source repository. A policy file fills both at once
-(see ``slsa_models.verify.policy_file``).
+* ``GeneratorPolicy``: slsa-github-generator provenance (SLSA v0.2, Sigstore);
+  its certificate vouches for repository, ref, trigger, builder and inputs.
+* ``AttestationPolicy``: GitHub artifact attestations (SLSA v1, Sigstore); the
+  same rules, with the repository's own workflows as the default signer.
+* ``LocalBuilderPolicy``: key-signed SLSA v1 from the local builder; each
+  ``TrustedKey`` names the one builder id it signs for, its expiry and
+  optionally the repository its builds must record. A local build records a
+  commit, not a ref or workflow inputs, so this kind has no such rules.
+
+``Policy`` composes them: evidence passes when it passes the policy of its own
+kind; the model passes when any listed kind passed (the default) or when every
+kind in ``require`` passed. ``accept_unnamed`` lets evidence that names no
+model (someone else's workflow) count; ``deployers`` are the keys trusted to
+sign deployment records. Everything is validated when built: a bad value is a
+PolicyError (exit 2) before any file is read.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
+from typing import ClassVar
 
-from slsa_models.errors import InputError
+from slsa_models.errors import PolicyError
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KINDS
 from slsa_models.verify import semver
 from slsa_models.verify.keys import TrustedKey
 
@@ -32,13 +40,15 @@ GITHUB_GIT_PREFIX = "git+https://github.com/"
 def normalize_source_uri(value: str) -> str:
     """``github.com/o/r``, ``https://github.com/o/r`` and ``git+https://github.com/o/r``
     all become ``git+https://github.com/o/r`` (slsa-verifier's form)."""
+    if not isinstance(value, str):
+        raise PolicyError(f"source URI {value!r}: expected a string like github.com/OWNER/REPO")
     uri = value.strip()
     if not uri.startswith("git+"):
         uri = "git+" + uri if "://" in uri else "git+https://" + uri
     repo = uri[len(GITHUB_GIT_PREFIX):].rstrip("/") if uri.startswith(GITHUB_GIT_PREFIX) else ""
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts) or "@" in repo:
-        raise InputError(
+        raise PolicyError(
             f"source URI {value!r} is not a GitHub repository; "
             "expected github.com/OWNER/REPO (or https://github.com/OWNER/REPO)"
         )
@@ -54,12 +64,12 @@ class BuilderID:
 
     @classmethod
     def parse(cls, value: str, *, need_version: bool = False) -> BuilderID:
-        parts = value.split("@")
-        if len(parts) == 2 and parts[1]:
+        parts = value.split("@") if isinstance(value, str) else []
+        if len(parts) == 2 and parts[0] and parts[1]:
             return cls(parts[0], parts[1])
         if len(parts) == 1 and not need_version and parts[0]:
             return cls(parts[0])
-        raise InputError(
+        raise PolicyError(
             f"builder id {value!r} is malformed; expected NAME, NAME@vX.Y.Z or NAME@refs/tags/vX.Y.Z"
         )
 
@@ -74,70 +84,177 @@ class BuilderID:
         return not self.version or actual.version in (self.version, "refs/tags/" + self.version)
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Expectations about the provenance. ``None`` means "do not check" except
-    for ``source_uri``, which Sigstore-signed provenance always needs."""
+def _optional_text(name: str, value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise PolicyError(f"{name} is empty" if isinstance(value, str)
+                          else f"{name}: expected a string, got {type(value).__name__}")
 
-    source_uri: str | None = None
+
+@dataclass(frozen=True)
+class GitHubBuildRules:
+    """Rules on a Sigstore-signed build from GitHub Actions (see the two kinds below).
+
+    ``source_uri`` is required; every other rule is checked only when set.
+    ``trusted_root`` is a Sigstore TrustedRoot JSON (default: public-good, offline).
+    """
+
+    kind: ClassVar[str] = ""
+    source_uri: str
     source_tag: str | None = None
     source_versioned_tag: str | None = None
     source_branch: str | None = None
     builder_id: str | None = None
     build_workflow_inputs: Mapping[str, str] = field(default_factory=dict)
-    trusted_root: Path | None = None  # a Sigstore TrustedRoot JSON; default: public-good, offline
-    public_keys: tuple[TrustedKey, ...] = ()  # keys trusted for key-signed provenance
-    triggers: tuple[str, ...] = ()  # GitHub events a build may have been triggered by; () any
+    triggers: tuple[str, ...] = ()
+    trusted_root: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.source_uri is not None:
-            normalize_source_uri(self.source_uri)
+        normalize_source_uri(self.source_uri)
+        for name in ("source_tag", "source_versioned_tag", "source_branch", "builder_id"):
+            _optional_text(name.replace("_", " "), getattr(self, name))
         if self.source_tag is not None and self.source_versioned_tag is not None:
-            raise InputError("give --source-tag or --source-versioned-tag, not both")
+            raise PolicyError("give a source tag or a source versioned tag, not both")
         if self.source_versioned_tag is not None and not semver.is_valid(self.source_versioned_tag):
-            raise InputError(
+            raise PolicyError(
                 f"source versioned tag {self.source_versioned_tag!r} is not a semantic version; "
                 "expected vMAJOR, vMAJOR.MINOR or vMAJOR.MINOR.PATCH"
             )
-        for option, value in (("source tag", self.source_tag), ("source branch", self.source_branch)):
-            if value is not None and not value.strip():
-                raise InputError(f"{option} is empty")
         if self.builder_id is not None:
             BuilderID.parse(self.builder_id)
-        for key, value in self.build_workflow_inputs.items():
+        inputs = self.build_workflow_inputs
+        if not isinstance(inputs, Mapping):
+            raise PolicyError("workflow inputs: expected a mapping of names to string values")
+        for key, value in inputs.items():
             if not isinstance(key, str) or not key or not isinstance(value, str):
-                raise InputError(f"workflow input {key!r}: expected a non-empty name and a string value")
-        object.__setattr__(
-            self, "build_workflow_inputs", MappingProxyType(dict(self.build_workflow_inputs))
-        )
+                raise PolicyError(f"workflow input {key!r}: expected a non-empty name and a string value")
+        object.__setattr__(self, "build_workflow_inputs", MappingProxyType(dict(inputs)))
+        object.__setattr__(self, "triggers", _triggers(self.triggers))
         if self.trusted_root is not None:
             object.__setattr__(self, "trusted_root", Path(self.trusted_root))
-        object.__setattr__(self, "public_keys", _trusted_keys(self.public_keys))
-        object.__setattr__(self, "triggers", _triggers(self.triggers))
 
-    # Cached: a Policy is immutable and often reused for many verifications.
+    # Cached: a policy is immutable and often reused for many verifications.
     @functools.cached_property
-    def normalized_source_uri(self) -> str | None:
-        return None if self.source_uri is None else normalize_source_uri(self.source_uri)
+    def normalized_source_uri(self) -> str:
+        return normalize_source_uri(self.source_uri)
 
     @functools.cached_property
     def expected_builder(self) -> BuilderID | None:
         return None if self.builder_id is None else BuilderID.parse(self.builder_id)
 
 
-def _trusted_keys(keys: object) -> tuple[TrustedKey, ...]:
+@dataclass(frozen=True)
+class GeneratorPolicy(GitHubBuildRules):
+    """slsa-github-generator provenance; default builders: the generator's generic, Go and
+    docker-based workflows at a release tag."""
+
+    kind: ClassVar[str] = KIND_GENERATOR
+
+
+@dataclass(frozen=True)
+class AttestationPolicy(GitHubBuildRules):
+    """GitHub artifact attestations; default signer: a workflow of the source repository."""
+
+    kind: ClassVar[str] = KIND_GITHUB_ATTESTATION
+
+
+@dataclass(frozen=True)
+class LocalBuilderPolicy:
+    """Key-signed provenance from local builders: the keys trusted, each for one builder id."""
+
+    kind: ClassVar[str] = KIND_LOCAL
+    keys: tuple[TrustedKey, ...]
+
+    def __post_init__(self) -> None:
+        keys = _trusted_keys(self.keys, "local builder")
+        if not keys:
+            raise PolicyError("a local-builder policy needs at least one trusted key")
+        for key in keys:
+            if key.builder_id is None:
+                raise PolicyError(f"trusted key {key.name!r} names no builder id: key-signed "
+                                  "provenance has no default trusted builder")
+        object.__setattr__(self, "keys", keys)
+
+
+KindPolicy = GeneratorPolicy | AttestationPolicy | LocalBuilderPolicy
+KIND_POLICY_TYPES: tuple[type, ...] = (GeneratorPolicy, AttestationPolicy, LocalBuilderPolicy)
+
+
+@dataclass(frozen=True, init=False)
+class Policy:
+    """A deployment's trust: kind policies (at most one per kind) and how they combine."""
+
+    kinds: tuple[KindPolicy, ...]
+    require: tuple[str, ...]
+    accept_unnamed: bool
+    deployers: tuple[TrustedKey, ...]
+
+    def __init__(self, *kinds: KindPolicy, require: Iterable[str] = (), accept_unnamed: bool = False,
+                 deployers: Iterable[TrustedKey] = ()) -> None:
+        if not kinds:
+            raise PolicyError("the policy trusts no kind of evidence: give at least one of "
+                              + ", ".join(KINDS))
+        seen: set[str] = set()
+        for kind_policy in kinds:
+            if not isinstance(kind_policy, KIND_POLICY_TYPES):
+                raise PolicyError(f"not a kind policy: {type(kind_policy).__name__}; expected "
+                                  "GeneratorPolicy, AttestationPolicy or LocalBuilderPolicy")
+            if kind_policy.kind in seen:
+                raise PolicyError(f"two {kind_policy.kind} policies: give one per kind")
+            seen.add(kind_policy.kind)
+        if isinstance(require, str):
+            raise PolicyError("require: expected a list of evidence kinds")
+        required = tuple(dict.fromkeys(require))
+        for kind in required:
+            if kind not in seen:
+                raise PolicyError(f"require names {kind!r}, which the policy does not trust; "
+                                  f"it trusts: {', '.join(sorted(seen))}")
+        if not isinstance(accept_unnamed, bool):
+            raise PolicyError("accept-unnamed: expected true or false")
+        object.__setattr__(self, "kinds", tuple(kinds))
+        object.__setattr__(self, "require", required)
+        object.__setattr__(self, "accept_unnamed", accept_unnamed)
+        object.__setattr__(self, "deployers", _trusted_keys(tuple(deployers), "deployer"))
+        for key in self.deployers:
+            if key.builder_id is not None or key.source_uri is not None:
+                raise PolicyError(f"deployer key {key.name!r}: a deployer signs deployment records; "
+                                  "builder-id and source-uri are rules for builders, not deployers")
+
+    def for_kind(self, kind: str) -> KindPolicy | None:
+        return next((policy for policy in self.kinds if policy.kind == kind), None)
+
+    @property
+    def kind_names(self) -> tuple[str, ...]:
+        return tuple(policy.kind for policy in self.kinds)
+
+    def combine(self, passed_kinds: Iterable[str]) -> str | None:
+        """None when the kinds that passed satisfy the policy, else the one-line reason."""
+        passed = set(passed_kinds)
+        if self.require:
+            missing = [kind for kind in self.require if kind not in passed]
+            return None if not missing else f"the policy requires {' and '.join(self.require)}; " \
+                                            f"no evidence of {', '.join(missing)} passed"
+        return None if passed & set(self.kind_names) else \
+            f"no evidence passed any trusted kind ({', '.join(self.kind_names)})"
+
+
+def policy_fields(policy_type: type) -> tuple[str, ...]:
+    """The rule names of a kind policy type (its dataclass fields)."""
+    return tuple(f.name for f in fields(policy_type))
+
+
+def _trusted_keys(keys: object, role: str) -> tuple[TrustedKey, ...]:
     """A tuple of distinct keys with distinct names: one key signs for one builder."""
     if isinstance(keys, TrustedKey) or not isinstance(keys, list | tuple):
-        raise InputError("public keys: expected a list of TrustedKey")
+        raise PolicyError(f"{role} keys: expected a list of TrustedKey")
     names: dict[str, TrustedKey] = {}
     hints: dict[str, TrustedKey] = {}
     for key in keys:
         if not isinstance(key, TrustedKey):
-            raise InputError(f"public keys: expected TrustedKey entries, got {type(key).__name__}")
+            raise PolicyError(f"{role} keys: expected TrustedKey entries, got {type(key).__name__}")
         if key.name in names:
-            raise InputError(f"two trusted keys are named {key.name!r}; give each its own name")
+            raise PolicyError(f"two trusted keys are named {key.name!r}; give each its own name")
         if key.hint in hints:
-            raise InputError(
+            raise PolicyError(
                 f"trusted keys {hints[key.hint].name!r} and {key.name!r} are the same public key; "
                 "trust it once (one key signs for one builder)"
             )
@@ -147,8 +264,9 @@ def _trusted_keys(keys: object) -> tuple[TrustedKey, ...]:
 
 def _triggers(triggers: object) -> tuple[str, ...]:
     if isinstance(triggers, str) or not isinstance(triggers, list | tuple | set | frozenset):
-        raise InputError("triggers: expected a list of GitHub event names, e.g. push, release")
+        raise PolicyError("triggers: expected a list of GitHub event names, e.g. push, release")
     for trigger in triggers:
         if not isinstance(trigger, str) or not trigger.strip():
-            raise InputError(f"trigger {trigger!r}: expected a GitHub event name, e.g. push")
+            raise PolicyError(f"trigger {trigger!r}: expected a GitHub event name, e.g. push")
     return tuple(dict.fromkeys(triggers))
+

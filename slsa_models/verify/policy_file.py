@@ -1,39 +1,44 @@
 """Policy files: what one deployment trusts, in TOML, read into a ``Policy``.
 
-The keys are the verifier's flags without the dashes in front, and mean the
-same. One file can trust GitHub provenance and local builders' keys at once::
+One table per kind of evidence; a table holds only the rules its kind can
+check (the same names as the verifier's flags, see ``flags.POLICY_FLAGS``)::
 
-    version = 1                                  # optional; the only version is 1
-    trusted-root = "trusted_root.json"           # optional; default: Sigstore public good
+    version = 2                                  # required: this format
+    require = ["slsa-github-generator", "local-builder"]   # optional; default: any kind passes
+    accept-unnamed = false                       # optional: evidence naming no model may count
 
-    [github]                                     # Sigstore-signed provenance from GitHub Actions
+    [slsa-github-generator]                      # provenance from the SLSA generic generator
     source-uri = "github.com/acme/models"        # required in this table
     builder-id = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@v2.1.0"
                                                  # optional; default: the slsa-github-generator builders
     source-versioned-tag = "v1"                  # or source-tag = "v1.4.0"; not both
     source-branch = "main"                       # optional
     triggers = ["push", "release"]               # optional: the events a build may come from
+    trusted-root = "trusted_root.json"           # optional; default: Sigstore public good
 
-    [github.build-workflow-inputs]               # optional: inputs of a workflow_dispatch run
+    [slsa-github-generator.build-workflow-inputs]   # optional: inputs of a workflow_dispatch run
     epochs = "5"
 
-    [local.gpu-box]                              # a local builder; one table per key
+    [github-attestation]                         # GitHub artifact attestations: the same keys;
+    source-uri = "github.com/acme/models"        # default signer: a workflow of that repository
+
+    [local-builder.gpu-box]                      # a local builder; one table per key
     builder-id = "https://ci.example.com/builders/gpu-box"   # required: no default builder
     public-key = "keys/gpu-box.pub.pem"          # relative to this file; or public-key-pem = "..."
     expires = 2027-01-01                         # optional: TOML date, or date-time with offset
     source-uri = "github.com/acme/models"        # optional: the checkout the build must record
 
-The ``[github]`` rules apply to Sigstore-signed provenance (its certificate
-vouches for repository, ref and trigger); a local builder's provenance is
-judged by its ``[local.NAME]`` table. Paths are relative to the policy file.
-Anything else (an unknown key, a bad semantic version, an unreadable key, a
-date without a time zone, both a tag and a versioned tag) is refused with one
-line naming the file, the table and the problem.
+    [deployer.stack]                             # keys trusted to sign deployment records (serving)
+    public-key = "keys/deployer.pub.pem"
+
+Anything else (an unknown key, a rule in a table whose kind cannot check it,
+a bad semantic version, an unreadable key, a date without a time zone, both a
+tag and a versioned tag, a ``require`` naming a kind without a table) is
+refused with one line naming the file, the table and the problem.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import tomllib
@@ -41,17 +46,36 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from slsa_models.errors import InputError
+from slsa_models.errors import InputError, PolicyError
+from slsa_models.flags import GITHUB_KINDS, POLICY_FLAGS
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
 from slsa_models.provenance.keys import load_public_key
-from slsa_models.verify import semver
 from slsa_models.verify.keys import TrustedKey, public_key_from_pem
-from slsa_models.verify.policy import Policy
+from slsa_models.verify.policy import (
+    AttestationPolicy,
+    GeneratorPolicy,
+    GitHubBuildRules,
+    LocalBuilderPolicy,
+    Policy,
+)
 
-FORMAT_VERSION = 1
-TOP_KEYS = ("version", "trusted-root", "github", "local")
-GITHUB_KEYS = ("source-uri", "builder-id", "source-tag", "source-versioned-tag", "source-branch",
-               "triggers", "build-workflow-inputs")
-LOCAL_KEYS = ("builder-id", "public-key", "public-key-pem", "expires", "source-uri")
+FORMAT_VERSION = 2
+DEPLOYER = "deployer"
+TOP_KEYS = ("version", "require", "accept-unnamed", KIND_GENERATOR, KIND_GITHUB_ATTESTATION,
+            KIND_LOCAL, DEPLOYER)
+# Table keys come from the flag table: a kind's table takes the flags that kind can check.
+GITHUB_KEYS = tuple(f.key for f in POLICY_FLAGS if f.kinds & GITHUB_KINDS and f.dest != "public_key") \
+    + ("triggers",)
+KEY_MATERIAL = ("public-key", "public-key-pem", "expires")
+LOCAL_KEYS = tuple(f.key for f in POLICY_FLAGS if KIND_LOCAL in f.kinds and f.dest != "public_key") \
+    + KEY_MATERIAL
+DEPLOYER_KEYS = KEY_MATERIAL
+GITHUB_TYPES: dict[str, type[GitHubBuildRules]] = {
+    KIND_GENERATOR: GeneratorPolicy, KIND_GITHUB_ATTESTATION: AttestationPolicy,
+}
+V1_HINT = ("rename [github] to [slsa-github-generator] (copy it to [github-attestation] to trust "
+           "GitHub attestations too) and [local.NAME] to [local-builder.NAME], move trusted-root "
+           "into those tables, then set version = 2")
 MAX_POLICY_BYTES = 1024 * 1024
 
 _TOML_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
@@ -69,8 +93,8 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def error(self, message: str) -> InputError:
-        return InputError(f"{self.path}: {message}")
+    def error(self, message: str) -> PolicyError:
+        return PolicyError(f"{self.path}: {message}")
 
     def table(self, document: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
         for key in document:
@@ -109,42 +133,48 @@ def _read(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not UTF-8 text; expected a TOML policy file") from None
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply; is this a policy file?") from None
 
 
-def _github(reader: _Reader, table: object) -> dict[str, Any]:
-    where = "in [github]"
+def _github(reader: _Reader, kind: str, table: object) -> GitHubBuildRules:
+    where = f"[{kind}]"
     if not isinstance(table, dict):
-        raise reader.error(f"github must be a table ([github]), got {_type_name(table)}")
-    reader.table(table, GITHUB_KEYS, where)
+        raise reader.error(f"{kind} must be a table ({where}), got {_type_name(table)}")
+    reader.table(table, GITHUB_KEYS, f"in {where}")
     fields: dict[str, Any] = {
-        key.replace("-", "_"): reader.string(table, key, "[github]")
+        key.replace("-", "_"): reader.string(table, key, where)
         for key in ("source-uri", "builder-id", "source-tag", "source-versioned-tag", "source-branch")
     }
     if fields["source_uri"] is None:
-        raise reader.error("[github] needs source-uri: the repository GitHub builds must come from, "
+        raise reader.error(f"{where} needs source-uri: the repository GitHub builds must come from, "
                            "e.g. source-uri = \"github.com/OWNER/REPO\"")
     if fields["source_tag"] is not None and fields["source_versioned_tag"] is not None:
-        raise reader.error("[github] sets both source-tag and source-versioned-tag: conflicting "
+        raise reader.error(f"{where} sets both source-tag and source-versioned-tag: conflicting "
                            "ref rules; keep one (an exact tag, or a semantic-version match)")
-    versioned = fields["source_versioned_tag"]
-    if versioned is not None and not semver.is_valid(versioned):
-        raise reader.error(f"[github] source-versioned-tag {versioned!r} is not a semantic version; "
-                           "expected vMAJOR, vMAJOR.MINOR or vMAJOR.MINOR.PATCH")
     triggers = table.get("triggers", [])
     if not isinstance(triggers, list) or not all(isinstance(t, str) and t.strip() for t in triggers):
-        raise reader.error("[github] triggers: expected an array of GitHub event names, "
+        raise reader.error(f"{where} triggers: expected an array of GitHub event names, "
                            "e.g. triggers = [\"push\", \"release\"]")
     fields["triggers"] = tuple(triggers)
     inputs = table.get("build-workflow-inputs", {})
     if not isinstance(inputs, dict):
-        raise reader.error("[github] build-workflow-inputs: expected a table of names and string "
+        raise reader.error(f"{where} build-workflow-inputs: expected a table of names and string "
                            f"values, got {_type_name(inputs)}")
     for name, value in inputs.items():
         if not isinstance(value, str):
-            raise reader.error(f"[github.build-workflow-inputs] {name}: expected a string, got "
+            raise reader.error(f"[{kind}.build-workflow-inputs] {name}: expected a string, got "
                                f"{_type_name(value)} (workflow inputs are strings: quote it)")
     fields["build_workflow_inputs"] = inputs
-    return fields
+    root = reader.string(table, "trusted-root", where)
+    if root is not None:
+        fields["trusted_root"] = reader.relative(root)
+        if not fields["trusted_root"].is_file():
+            raise reader.error(f"{where} trusted-root: {fields['trusted_root']}: no such file")
+    try:
+        return GITHUB_TYPES[kind](**fields)
+    except InputError as error:
+        raise reader.error(f"{where} {error}") from None
 
 
 def _expiry(reader: _Reader, value: object, where: str) -> dt.datetime | None:
@@ -168,15 +198,13 @@ def _expiry(reader: _Reader, value: object, where: str) -> dt.datetime | None:
     raise reader.error(f"{where} expires: expected a date or a date-time, got {_type_name(value)}")
 
 
-def _local_key(reader: _Reader, name: str, table: object) -> TrustedKey:
-    where = f"[local.{name}]"
+def _trusted_key(reader: _Reader, section: str, name: str, table: object,
+                 allowed: tuple[str, ...]) -> TrustedKey:
+    """One ``[<section>.<name>]`` table: a public key and the rules ``allowed`` in it."""
+    where = f"[{section}.{name}]"
     if not isinstance(table, dict):
-        raise reader.error(f"local.{name} must be a table ({where}), got {_type_name(table)}")
-    reader.table(table, LOCAL_KEYS, f"in {where}")
-    builder_id = reader.string(table, "builder-id", where)
-    if builder_id is None:
-        raise reader.error(f"{where} needs builder-id: key-signed provenance has no default "
-                           "trusted builder")
+        raise reader.error(f"{section}.{name} must be a table ({where}), got {_type_name(table)}")
+    reader.table(table, allowed, f"in {where}")
     path = reader.string(table, "public-key", where)
     pem = reader.string(table, "public-key-pem", where)
     if (path is None) == (pem is None):
@@ -190,46 +218,54 @@ def _local_key(reader: _Reader, name: str, table: object) -> TrustedKey:
     except InputError as error:
         prefix = "public-key: " if path is not None else ""
         raise reader.error(f"{where} {prefix}{error}") from None
-    expires = _expiry(reader, table.get("expires"), where)
-    source_uri = reader.string(table, "source-uri", where)
+    rules = {"builder_id": reader.string(table, "builder-id", where),
+             "source_uri": reader.string(table, "source-uri", where),
+             "expires": _expiry(reader, table.get("expires"), where)}
+    if section == KIND_LOCAL and rules["builder_id"] is None:
+        raise reader.error(f"{where} needs builder-id: key-signed provenance has no default "
+                           "trusted builder")
     try:
-        return TrustedKey(name=name, public_key=key, builder_id=builder_id, expires=expires,
-                          source_uri=source_uri)
+        return TrustedKey(name=name, public_key=key, **rules)
     except InputError as error:
         raise reader.error(f"{where} {error}") from None
 
 
-def _local(reader: _Reader, table: object) -> tuple[TrustedKey, ...]:
-    if not isinstance(table, dict):
-        raise reader.error("local must hold one table per builder, e.g. [local.gpu-box], "
-                           f"got {_type_name(table)}")
-    return tuple(_local_key(reader, name, entry) for name, entry in table.items())
+def _keys(reader: _Reader, section: str, table: object, allowed: tuple[str, ...]) -> tuple[TrustedKey, ...]:
+    if not isinstance(table, dict) or not table:
+        raise reader.error(f"{section} must hold one table per key, e.g. [{section}.NAME], "
+                           f"got {_type_name(table) if table else 'an empty table'}")
+    return tuple(_trusted_key(reader, section, name, entry, allowed) for name, entry in table.items())
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
-    """Read a TOML policy file (see this module's docstring); InputError names any problem."""
+    """Read a TOML policy file (see this module's docstring); PolicyError names any problem."""
     path = Path(path)
     reader = _Reader(path)
     document = _read(path)
-    reader.table(document, TOP_KEYS, "at the top level")
-    version = document.get("version", FORMAT_VERSION)
+    version = document.get("version")
+    if version == 1 and not isinstance(version, bool):
+        raise reader.error(f"version 1 policy files are not read any more: {V1_HINT}")
     if version != FORMAT_VERSION or isinstance(version, bool):
-        raise reader.error(f"version {version!r} is not supported; this slsa-models reads "
-                           f"version {FORMAT_VERSION}")
-    if "github" not in document and not document.get("local"):
-        raise reader.error("trusts nothing: add a [github] table (GitHub provenance) or a "
-                           "[local.NAME] table (a local builder's public key)")
-    fields = _github(reader, document["github"]) if "github" in document else {}
-    keys = _local(reader, document.get("local", {}))
-    root = reader.string(document, "trusted-root", "top-level")
-    trusted_root = reader.relative(root) if root is not None else None
-    if trusted_root is not None and not trusted_root.is_file():
-        raise reader.error(f"trusted-root: {trusted_root}: no such file")
+        shown = "missing" if version is None else repr(version)
+        raise reader.error(f"version {shown} is not supported; this slsa-models reads version = "
+                           f"{FORMAT_VERSION}")
+    reader.table(document, TOP_KEYS, "at the top level")
+    kinds: list[Any] = [_github(reader, kind, document[kind]) for kind in GITHUB_TYPES if kind in document]
+    if KIND_LOCAL in document:
+        kinds.append(LocalBuilderPolicy(_keys(reader, KIND_LOCAL, document[KIND_LOCAL], LOCAL_KEYS)))
+    if not kinds:
+        raise reader.error("trusts nothing: add a [slsa-github-generator], [github-attestation] or "
+                           "[local-builder.NAME] table")
+    deployers = (_keys(reader, DEPLOYER, document[DEPLOYER], DEPLOYER_KEYS)
+                 if DEPLOYER in document else ())
+    require = document.get("require", [])
+    if not isinstance(require, list) or not all(isinstance(kind, str) for kind in require):
+        raise reader.error("require: expected an array of evidence kinds, e.g. "
+                           "require = [\"slsa-github-generator\", \"local-builder\"]")
+    accept_unnamed = document.get("accept-unnamed", False)
+    if not isinstance(accept_unnamed, bool):
+        raise reader.error(f"accept-unnamed: expected true or false, got {_type_name(accept_unnamed)}")
     try:
-        github = Policy(**fields)
-    except InputError as error:
-        raise reader.error(f"[github] {error}") from None
-    try:
-        return dataclasses.replace(github, public_keys=keys, trusted_root=trusted_root)
+        return Policy(*kinds, require=require, accept_unnamed=accept_unnamed, deployers=deployers)
     except InputError as error:
         raise reader.error(str(error)) from None

@@ -78,6 +78,7 @@ class Report:
     kind: str
     payload: bytes | None = field(default=None, repr=False, compare=False)
     signer_key: str | None = None  # key-signed provenance: the trusted key that verified it
+    named_models: tuple[str, ...] = ()  # the models the verified evidence names (see names.py)
 
     def failed_checks(self) -> list[Check]:
         return [check for check in self.checks if not check.passed]
@@ -99,6 +100,7 @@ class Report:
             "commit": self.commit,
             "provenance_sha256": self.provenance_sha256,
             **({"signer_key": self.signer_key} if self.signer_key is not None else {}),
+            "named_models": list(self.named_models),
             "artifacts": [artifact.to_dict() for artifact in self.artifacts],
             "checks": [check.to_dict() for check in self.checks],
         }

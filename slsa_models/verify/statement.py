@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from slsa_models.errors import FieldError, StatementError
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
+
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPES = frozenset({"https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1"})
 SLSA_V02 = "https://slsa.dev/provenance/v0.2"
@@ -31,18 +34,9 @@ GITHUB_WORKFLOW_BUILD_TYPES = frozenset({
     "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
 })
 
-KIND_GENERATOR = "slsa-github-generator"
-KIND_GITHUB_ATTESTATION = "github-attestation"
-KIND_LOCAL = "local-builder"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 
 
-class StatementError(Exception):
-    """The verified payload is not provenance this verifier understands."""
-
-
-class FieldError(Exception):
-    """A field a check needs is missing or malformed; the message says which."""
 
 
 @dataclass(frozen=True, slots=True)
