@@ -3,6 +3,10 @@
 Each subcommand lives in its own module under ``slsa_models.commands`` with two
 functions, ``configure(parser)`` and ``run(args) -> int``; modules are imported
 only when their subcommand runs, so ``slsa-models digest`` stays fast.
+
+SIGTERM ends a command the way Ctrl-C (SIGINT) does: cleanup runs (no temp
+file is left), one line is printed, and the exit code is 128 + the signal
+(143 for SIGTERM, 130 for SIGINT). A second signal ends it at once.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -65,20 +71,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_received: list[int] = []  # the signal that interrupted the command, if any
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    """Turn SIGTERM/SIGINT into KeyboardInterrupt once; a second one acts as if unhandled."""
+    _received.append(signum)
+    signal.signal(signum, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
+def _handle_signals() -> dict[int, object]:
+    """Install ``_interrupt``; return the handlers it replaced. Only in the main thread (a host
+    program calling main() elsewhere keeps its own), never over an ignored signal (nohup)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(signum)
+        if handler is not signal.SIG_IGN:
+            previous[signum] = signal.SIG_DFL if handler is None else handler
+            signal.signal(signum, _interrupt)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _received.clear()
+    previous = _handle_signals()
     try:
         return int(importlib.import_module(args._module).run(args))
     except SlsaModelsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        signum = _received[0] if _received else signal.SIGINT
+        if signum == signal.SIGTERM:
+            print("error: terminated (SIGTERM)", file=sys.stderr)
+        else:
+            print("error: interrupted", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # e.g. `slsa-models verify-artifact --json ... | head`
         sys.stderr.close()
         return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ artifact download (``api.github.com/repos/.../actions/artifacts/ID/zip``), which
 answers with a zip archive holding the ``.intoto.jsonl`` file. ``GITHUB_TOKEN`` is
 sent as a Bearer token to github.com and api.github.com only, and never follows a
 redirect (GitHub redirects downloads to other hosts).
+
+Every read waits at most ``timeout`` seconds, and the whole fetch (retries and
+their pauses included) ends within ``deadline`` seconds (60 by default), so a
+server that trickles a byte at a time cannot hold a deploy forever.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +31,8 @@ from slsa_models.errors import InputError, ProvenanceError
 TOKEN_ENV = "GITHUB_TOKEN"
 TOKEN_HOSTS = frozenset({"github.com", "api.github.com"})
 DEFAULT_DELAYS = (0.5, 1.0, 2.0)  # seconds before each retry: four attempts in all
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 30.0  # seconds one read may wait
+DEFAULT_DEADLINE = 60.0  # seconds the whole fetch may take
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _ZIP_MAGIC = b"PK\x03\x04"
 _USER_AGENT = "slsa-models"
@@ -64,6 +70,7 @@ def fetch_url(
     member_name: str | None = None,
     delays: Sequence[float] = DEFAULT_DELAYS,
     timeout: float = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
     token: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bytes:
@@ -71,23 +78,33 @@ def fetch_url(
 
     A zip archive (an Actions artifact download) is opened and its ``.intoto.jsonl``
     member returned, preferring ``member_name``. ``token`` defaults to $GITHUB_TOKEN.
-    Every failure is a ProvenanceError naming the URL without its query.
+    Each read waits at most ``timeout`` seconds; the whole fetch, retries included,
+    ends within ``deadline`` seconds. Every failure is a ProvenanceError naming the
+    URL without its query.
     """
     if token is None:
         token = os.environ.get(TOKEN_ENV) or None
     request = build_request(url, token)
     shown = redact(url)
+    ends = time.monotonic() + deadline
     attempts = len(delays) + 1
     for attempt in range(attempts):
         try:
-            body = _read_capped(request, shown, max_bytes, timeout)
+            body = _read_within(request, shown, max_bytes, timeout, ends)
             break
+        except _DeadlinePassed:
+            raise ProvenanceError(
+                f"cannot fetch provenance from {shown}: no complete answer within the"
+                f" {deadline:g} s deadline; the server is too slow or stalled"
+            ) from None
         except _Transient as problem:
-            if attempt + 1 == attempts:
+            pause = delays[attempt] if attempt + 1 < attempts else 0.0
+            if attempt + 1 == attempts or time.monotonic() + pause >= ends:
                 raise ProvenanceError(
-                    f"cannot fetch provenance from {shown}: {problem} (gave up after {attempts} attempts)"
+                    f"cannot fetch provenance from {shown}: {problem}"
+                    f" (gave up after {attempt + 1} attempts)"
                 ) from None
-            sleep(delays[attempt])
+            sleep(pause)
     if body.startswith(_ZIP_MAGIC):
         return _from_zip(body, shown, max_bytes, member_name)
     return body
@@ -97,7 +114,47 @@ class _Transient(Exception):
     """A failure that another attempt may not see."""
 
 
-def _read_capped(request: urllib.request.Request, shown: str, max_bytes: int, timeout: float) -> bytes:
+class _DeadlinePassed(Exception):
+    """The fetch did not end before its deadline."""
+
+
+def _read_within(
+    request: urllib.request.Request, shown: str, max_bytes: int, timeout: float, ends: float
+) -> bytes:
+    """``_read_capped`` in a daemon thread, abandoned at ``ends`` (a time.monotonic value).
+
+    A socket timeout bounds each read only; the thread bounds the whole attempt,
+    headers included. An abandoned thread stops at its next read.
+    """
+    remaining = ends - time.monotonic()
+    if remaining <= 0:
+        raise _DeadlinePassed
+    outcome: list[bytes | BaseException] = []
+    stop = threading.Event()
+
+    def attempt() -> None:
+        try:
+            outcome.append(_read_capped(request, shown, max_bytes, min(timeout, remaining), stop))
+        except BaseException as error:  # handed to the waiting thread below
+            outcome.append(error)
+
+    worker = threading.Thread(target=attempt, name=f"fetch {shown}", daemon=True)
+    worker.start()
+    try:
+        worker.join(remaining)
+    finally:
+        if not outcome:  # the deadline passed, or the caller was interrupted
+            stop.set()
+    if not outcome:
+        raise _DeadlinePassed
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _read_capped(
+    request: urllib.request.Request, shown: str, max_bytes: int, timeout: float, stop: threading.Event
+) -> bytes:
     limit = _limit(max_bytes)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -107,7 +164,15 @@ def _read_capped(request: urllib.request.Request, shown: str, max_bytes: int, ti
                     f"{shown}: {int(length)} bytes is more than the {limit} limit for a"
                     " provenance file; is this the model instead of its .intoto.jsonl?"
                 )
-            body = response.read(max_bytes + 1)
+            chunks: list[bytes] = []
+            size = 0
+            while size <= max_bytes and not stop.is_set():
+                chunk = response.read1(min(1 << 16, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            body = b"".join(chunks)
     except urllib.error.HTTPError as error:
         if error.code in RETRYABLE_STATUS:
             raise _Transient(f"HTTP {error.code} {error.reason}") from None
