@@ -120,6 +120,15 @@ def test_a_fifo_as_signing_key_is_refused_without_blocking(tmp_path: Path) -> No
     assert listing(tmp_path) == ["k.pem"]
 
 
+def test_a_fifo_as_trusted_root_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "root.json"
+    os.mkfifo(fifo)
+    result = run_cli("verify-artifact", str(BINARY), "--provenance-path", str(REAL), "--source-uri", SOURCE,
+                     "--trusted-root", str(fifo))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {fifo}: not a regular file (a FIFO); give the trusted root file itself\n"
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_dev_zero_as_public_key_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     message = refused(capsys, ["verify-artifact", str(BINARY), "--provenance-path", str(REAL),

@@ -14,16 +14,19 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from slsa_models.errors import InputError
+from slsa_models.untrusted import amount, file_kind
 from slsa_models.verify.bundle import LoadedProvenance, one_line
 from slsa_models.verify.github import GITHUB_ACTIONS_ISSUER, oidc_issuer
 from slsa_models.verify.report import Check
 
+MAX_TRUSTED_ROOT_BYTES = 16 * 2**20  # sigstore's public-good root is about 10 KiB
 CERTIFICATE_CHAIN = "certificate-chain"
 CERTIFICATE_SCT = "certificate-sct"
 CERTIFICATE_ISSUER = "certificate-issuer"
@@ -141,6 +144,12 @@ def get_verifier(trusted_root: Path | None = None) -> Any:
         info = os.stat(trusted_root)
     except OSError as error:
         raise InputError(f"{trusted_root}: cannot read the trusted root: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):  # checked before sigstore opens it: a FIFO would block
+        raise InputError(f"{trusted_root}: not a regular file ({file_kind(info.st_mode)});"
+                         " give the trusted root file itself")
+    if info.st_size > MAX_TRUSTED_ROOT_BYTES:
+        raise InputError(f"{trusted_root}: {amount(info.st_size)} is larger than the"
+                         f" {MAX_TRUSTED_ROOT_BYTES // 2**20} MiB limit for a trusted root")
     return _verifier_for(os.fspath(trusted_root), info.st_mtime_ns, info.st_size)
 
 
