@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from slsa_models.cli import main
-from slsa_models.commands.verify_artifact import parse_workflow_inputs
 from slsa_models.errors import InputError
+from slsa_models.verify.options import parse_workflow_inputs
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = str(VECTORS / "binary-linux-amd64")

@@ -1,4 +1,4 @@
-"""The deploy library up to the decision: find the model, fetch provenance, download, verify.
+"""The gate up to the decision: find the model, fetch its evidence, download, verify.
 
 The provenance is real (slsa-github-generator v2.1.0, tests/vectors) and its
 artifact is stored as the model; both store backends (file, and S3 on moto).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,14 @@ from slsa_models.errors import InputError, NotFoundError, ProvenanceError
 from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import ArtifactStore, layout, open_store
 from slsa_models.verify import Policy, policy_from_options
+from tests.policies import github_policy
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
 BINARY_SHA256 = "376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706caa"
 PROVENANCE = VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"
 SOURCE = "github.com/slsa-framework/example-package"
-POLICY = Policy(source_uri=SOURCE, source_tag="v14")
+POLICY = github_policy(source_uri=SOURCE, source_tag="v14")
 MODEL = "example"
 
 
@@ -40,10 +40,12 @@ def gate(store: ArtifactStore, tmp_path: Path, policy: Policy = POLICY, url: str
     """Find, fetch and verify as the flow does; the model is downloaded into ``tmp_path/work``."""
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    candidate = deploy.find_model(store, MODEL)
-    provenance = deploy.fetch_provenance(store, candidate.key, url, delays=(0.0,))
-    model = deploy.download_model(store, candidate.key, work) if provenance.usable else None
-    return deploy.verify_candidate(MODEL, candidate, provenance, model, policy)
+    gate = deploy.Gate(store, MODEL, policy)
+    candidate = gate.find()
+    evidence = deploy.fetch_evidence(store, candidate.key, url, delays=(0.0,))
+    usable = any(piece.usable for piece in evidence)
+    model = gate.fetch_model(candidate, work) if usable else None
+    return gate.verify(candidate, evidence, model)
 
 
 # -- find_model ------------------------------------------------------------------------------
@@ -88,13 +90,13 @@ def test_find_rejects_bad_names_and_digests(file_store_uri: str) -> None:
         deploy.find_model(store, MODEL, "sha256:123")
 
 
-# -- fetch_provenance ---------------------------------------------------------------------------
+# -- fetch_evidence ---------------------------------------------------------------------------
 
 
 def test_provenance_from_the_store(store_uri: str) -> None:
     store = open_store(store_uri)
     key = stored_vector(store)
-    fetched = deploy.fetch_provenance(store, key)
+    [fetched] = deploy.fetch_evidence(store, key)
     assert fetched.usable and fetched.source == "store"
     assert fetched.sha256 == hashlib.sha256(PROVENANCE.read_bytes()).hexdigest()
     assert fetched.location == store.object_uri(layout.provenance_key(key))
@@ -103,7 +105,7 @@ def test_provenance_from_the_store(store_uri: str) -> None:
 def test_missing_provenance_is_carried_not_raised(file_store_uri: str) -> None:
     store = open_store(file_store_uri)
     key = stored_vector(store, provenance=None)
-    fetched = deploy.fetch_provenance(store, key)
+    [fetched] = deploy.fetch_evidence(store, key)
     assert not fetched.usable
     assert str(fetched.error) == (
         f"no provenance for {store.object_uri(key)}: {store.object_uri(key)}.intoto.jsonl does not"
@@ -122,11 +124,11 @@ def test_missing_provenance_is_carried_not_raised(file_store_uri: str) -> None:
 def test_unusable_provenance_names_its_location(file_store_uri: str, content: bytes, message: str) -> None:
     store = open_store(file_store_uri)
     key = stored_vector(store, provenance=content)
-    fetched = deploy.fetch_provenance(store, key)
+    [fetched] = deploy.fetch_evidence(store, key)
     assert str(fetched.error) == f"{store.object_uri(key)}.intoto.jsonl: {message}"
 
 
-# -- verify_candidate ---------------------------------------------------------------------------
+# -- Gate.verify ---------------------------------------------------------------------------
 
 
 def test_the_real_provenance_passes(store_uri: str, tmp_path: Path) -> None:
@@ -137,7 +139,8 @@ def test_the_real_provenance_passes(store_uri: str, tmp_path: Path) -> None:
     assert verdict.model is not None and verdict.model.sha256 == BINARY_SHA256
     assert verdict.model.path == tmp_path / "work" / "binary-linux-amd64"
     assert verdict.report is not None
-    assert verdict.report.checks[-1].name == deploy.MODEL_DIGEST and verdict.report.checks[-1].passed
+    assert [check.name for check in verdict.report.checks[-2:]] == ["model-name", deploy.MODEL_DIGEST]
+    assert all(check.passed for check in verdict.report.checks)
 
 
 def test_replaced_model_bytes_are_refused(store_uri: str, tmp_path: Path) -> None:
@@ -160,9 +163,9 @@ def test_replaced_model_bytes_are_refused(store_uri: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("policy", "check"),
     [
-        (Policy(source_uri="github.com/slsa-framework/other-repo", source_tag="v14"), "source-uri"),
-        (Policy(source_uri=SOURCE, source_tag="v15"), "source-tag"),
-        (Policy(source_uri=SOURCE, source_versioned_tag="v13"), "source-versioned-tag"),
+        (github_policy(source_uri="github.com/slsa-framework/other-repo", source_tag="v14"), "source-uri"),
+        (github_policy(source_uri=SOURCE, source_tag="v15"), "source-tag"),
+        (github_policy(source_uri=SOURCE, source_versioned_tag="v13"), "source-versioned-tag"),
     ],
     ids=["other-repository", "other-tag", "other-version"],
 )
@@ -192,7 +195,7 @@ def test_missing_provenance_gives_a_verdict_without_report(file_store_uri: str, 
     stored_vector(store, provenance=None)
     verdict = gate(store, tmp_path)
     assert not verdict.passed and verdict.report is None and verdict.model is None
-    assert isinstance(verdict.error, ProvenanceError)
+    assert isinstance(verdict.evidence[0].error, ProvenanceError)
     assert verdict.failed_check() == "provenance"
     assert not list((tmp_path / "work").iterdir())  # the model was not downloaded
 
@@ -212,16 +215,76 @@ def _overwrite(store: ArtifactStore, key: str, data: bytes) -> None:
     )
 
 
+# -- several pieces of evidence, names ------------------------------------------------------
+
+
+def test_a_placeholder_at_the_provenance_key_does_not_block_real_provenance(
+        store_uri: str, tmp_path: Path) -> None:
+    """Someone got garbage to the predictable key first: the real provenance is added beside it."""
+    store = open_store(store_uri)
+    key = stored_vector(store, provenance=b"placeholder")
+    stored = publish_provenance(store, key, PROVENANCE)
+    assert stored.key == layout.evidence_key(key, hashlib.sha256(PROVENANCE.read_bytes()).hexdigest())
+    assert store.read_bytes(layout.provenance_key(key)) == b"placeholder"  # nothing was replaced
+    verdict = gate(store, tmp_path)
+    assert verdict.passed
+    assert [piece.usable for piece in verdict.evidence] == [False, True]
+
+
+def test_every_piece_failing_is_a_refusal_naming_the_first_failure(file_store_uri: str, tmp_path: Path) -> None:
+    store = open_store(file_store_uri)
+    key = stored_vector(store, provenance=b"placeholder")
+    publish_provenance(store, key, PROVENANCE)
+    verdict = gate(store, tmp_path, github_policy(source_uri=SOURCE, source_tag="v15"))
+    assert not verdict.passed and verdict.failed_check() == "source-tag"
+    assert verdict.reason == ("SLSA verification failed: source-tag: expected v15, got v14 (built from "
+                              "another tag) (2 pieces of evidence judged)")
+
+
+def test_unnamed_evidence_passes_only_where_the_policy_accepts_it(file_store_uri: str, tmp_path: Path) -> None:
+    """The generator vectors name no model (subjects without '<model>/', no model_name input)."""
+    store = open_store(file_store_uri)
+    stored_vector(store)
+    verdict = gate(store, tmp_path, github_policy(source_uri=SOURCE, source_tag="v14", accept_unnamed=False))
+    assert not verdict.passed and verdict.failed_check() == "model-name"
+    assert verdict.reason == (
+        "SLSA verification failed: model-name: expected example, got evidence naming no model (the "
+        "evidence names no model; only a policy with accept-unnamed = true takes it)")
+
+
+def test_require_needs_every_listed_kind(file_store_uri: str, tmp_path: Path) -> None:
+    from slsa_models.provenance.keys import generate_key_pair
+    from slsa_models.verify import GeneratorPolicy, LocalBuilderPolicy, TrustedKey
+
+    generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
+    key = TrustedKey.from_file(tmp_path / "k.pub.pem", name="box", builder_id="https://ci.example.com/b")
+    store = open_store(file_store_uri)
+    stored_vector(store)
+    both = Policy(GeneratorPolicy(source_uri=SOURCE, source_tag="v14"), LocalBuilderPolicy((key,)),
+                  require=["slsa-github-generator", "local-builder"], accept_unnamed=True)
+    verdict = gate(store, tmp_path, both)
+    assert not verdict.passed and verdict.report is not None and verdict.report.passed
+    assert verdict.problem == ("the policy requires slsa-github-generator and local-builder; no "
+                               "evidence of local-builder passed")
+    assert verdict.failed_check() == "policy"
+    either = Policy(GeneratorPolicy(source_uri=SOURCE, source_tag="v14"), LocalBuilderPolicy((key,)),
+                    accept_unnamed=True)
+    assert gate(store, tmp_path, either).passed
+
+
 # -- policy -----------------------------------------------------------------------------------
 
 
 def test_policy_from_flags_and_its_record() -> None:
     policy = policy_from_options(source_uri=SOURCE, source_branch="main",
-                                 build_workflow_inputs={"epochs": "5"})
-    assert policy == Policy(source_uri=SOURCE, source_branch="main", build_workflow_inputs={"epochs": "5"})
+                                 build_workflow_input=["epochs=5"])
+    assert policy == github_policy(source_uri=SOURCE, source_branch="main",
+                                   build_workflow_inputs={"epochs": "5"}, accept_unnamed=False)
     record = deploy.policy_to_dict(policy)
-    assert record["source_uri"] == SOURCE and record["build_workflow_inputs"] == {"epochs": "5"}
-    assert record["source_tag"] is None
+    rules = record["kinds"]["slsa-github-generator"]
+    assert rules["source_uri"] == SOURCE and rules["build_workflow_inputs"] == {"epochs": "5"}
+    assert rules["source_tag"] is None and record["require"] == [] and record["accept_unnamed"] is False
+    assert set(record["kinds"]) == {"slsa-github-generator", "github-attestation"}
 
 
 def test_policy_needs_a_source_or_a_file() -> None:
@@ -243,9 +306,11 @@ def test_policy_file_and_flags_are_exclusive(tmp_path: Path) -> None:
 
 def test_policy_file_is_read_by_the_verifier(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text(f'[github]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
+    policy.write_text(f'version = 2\naccept-unnamed = true\n[slsa-github-generator]\nsource-uri = "{SOURCE}"\n'
+                      f'source-tag = "v14"\n[github-attestation]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
     assert policy_from_options(policy_file=policy) == POLICY
-    assert policy_from_options(policy_file="", source_uri=SOURCE, source_tag="v14") == POLICY
+    assert policy_from_options(policy_file="", source_uri=SOURCE, source_tag="v14",
+                               accept_unnamed=True) == POLICY
 
 
 def test_public_keys_need_a_builder_id(tmp_path: Path) -> None:
@@ -254,39 +319,17 @@ def test_public_keys_need_a_builder_id(tmp_path: Path) -> None:
     public = tmp_path / "b.pub.pem"
     generate_key_pair(tmp_path / "b.pem", public)
     with pytest.raises(InputError) as caught:
-        policy_from_options(public_keys=[public])
+        policy_from_options(public_key=[public])
     assert str(caught.value) == (
         "--public-key needs --builder-id: key-signed provenance has no default trusted builder"
     )
-    policy = policy_from_options(public_keys=[public], builder_id="https://ci.example.com/b")
-    [key] = policy.public_keys
+    policy = policy_from_options(public_key=[public], builder_id="https://ci.example.com/b")
+    [local] = policy.kinds
+    [key] = local.keys  # type: ignore[union-attr]
     assert key.builder_id == "https://ci.example.com/b"
-    assert deploy.policy_to_dict(policy)["public_keys"] == [key.to_dict()]
+    assert deploy.policy_to_dict(policy)["kinds"]["local-builder"]["keys"] == [key.to_dict()]
 
 
 def test_bad_policy_values_fail_before_anything_runs() -> None:
     with pytest.raises(InputError, match="is not a GitHub repository"):
         policy_from_options(source_uri="gitlab.com/a")
-
-
-def test_record_round_trip(file_store_uri: str, tmp_path: Path) -> None:
-    store = open_store(file_store_uri)
-    stored_vector(store)
-    verdict = gate(store, tmp_path)
-    smoke = deploy.smoke_load(verdict.model.path if verdict.model else None, verified=True)
-    from slsa_models.deploy.records import build_record
-
-    record = build_record(verdict, smoke, outcome=deploy.PROMOTED, policy={}, flow_run_id="run-1",
-                          candidate=deploy.find_model(store, MODEL),
-                          now=datetime(2030, 1, 1, tzinfo=timezone.utc))
-    again = deploy.DeploymentRecord.from_json(record.to_json(), "here")
-    assert again == record
-    assert record.deployed_at == "2030-01-01T00:00:00.000000+00:00"
-    assert record.digest == f"sha256:{BINARY_SHA256}" and record.file_name == "binary-linux-amd64"
-    assert record.smoke_load["status"] == "skipped"
-
-
-@pytest.mark.parametrize("data", [b"{}", b"not json", b'{"format": "slsa-models/deployment-record/v1"}'])
-def test_a_damaged_record_is_named(data: bytes) -> None:
-    with pytest.raises(deploy.CorruptRecordError, match=r"^here is not a deployment record \(.*\); fix or remove it$"):
-        deploy.DeploymentRecord.from_json(data, "here")

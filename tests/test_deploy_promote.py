@@ -1,6 +1,8 @@
-"""Promotion: pin the verified object, compare-and-swap current.json, append history.
+"""Promotion: pin the verified object, append the signed record, compare-and-swap current.json.
 
-Real stores (file, and S3 on moto over HTTP), real provenance (tests/vectors).
+Real stores (file, and S3 on moto over HTTP), real provenance (tests/vectors),
+records signed with a real key. Ordering is by history sequence and the
+store's preconditions; no test (and no code) compares clocks.
 """
 
 from __future__ import annotations
@@ -13,105 +15,109 @@ import pytest
 
 from slsa_models import deploy
 from slsa_models.errors import ConflictError
+from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.provenance.signers import KeySigner
 from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import ArtifactStore, layout, open_store
-from slsa_models.verify import Policy
+from slsa_models.verify import TrustedKey
+from tests.policies import github_policy
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
 PROVENANCE = VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"
-POLICY = Policy(source_uri="github.com/slsa-framework/example-package", source_tag="v14")
+SOURCE = "github.com/slsa-framework/example-package"
+POLICY = github_policy(source_uri=SOURCE, source_tag="v14")
 MODEL = "example"
 SKIPPED = deploy.SmokeResult("skipped", "not a model format")
 
 
-def passed_verdict(store: ArtifactStore, work: Path) -> tuple[deploy.Verdict, Any]:
+@pytest.fixture
+def deployer(tmp_path: Path) -> deploy.Deployer:
+    generate_key_pair(tmp_path / "deployer.pem", tmp_path / "deployer.pub.pem")
+    key = load_private_key(tmp_path / "deployer.pem")
+    return deploy.Deployer(KeySigner(key), (TrustedKey("deployer", key.public_key()),))
+
+
+def passed_verdict(store: ArtifactStore, work: Path, policy: Any = POLICY) -> deploy.Verdict:
     work.mkdir(exist_ok=True)
     if not deploy.model_objects(store, MODEL):
         key = publish_model(store, MODEL, BINARY).key
         publish_provenance(store, key, PROVENANCE)
-    candidate = deploy.find_model(store, MODEL)
-    provenance = deploy.fetch_provenance(store, candidate.key)
-    model = deploy.download_model(store, candidate.key, work)
-    verdict = deploy.verify_candidate(MODEL, candidate, provenance, model, POLICY)
-    assert verdict.passed
-    return verdict, candidate
+    gate = deploy.Gate(store, MODEL, policy)
+    verdict, _ = gate.run(work)
+    return verdict
 
 
-def promote(store: ArtifactStore, verdict: deploy.Verdict, candidate: Any, run: str = "run") -> deploy.Decision:
-    return deploy.promote(store, verdict, SKIPPED, candidate=candidate, policy={"source_tag": "v14"},
+def promote(store: ArtifactStore, verdict: deploy.Verdict, deployer: deploy.Deployer,
+            run: str = "run") -> deploy.Decision:
+    return deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={"source_tag": "v14"},
                           flow_run_id=run)
 
 
-def history(store: ArtifactStore) -> list[str]:
-    return [record.outcome for record in deploy.read_history(store, MODEL)]
+def history(store: ArtifactStore, deployer: deploy.Deployer) -> list[str]:
+    return [record.outcome for record in deploy.read_history(store, MODEL, deployer.trusted)]
 
 
-def test_promotion_writes_current_and_history(store_uri: str, tmp_path: Path) -> None:
+def current(store: ArtifactStore, deployer: deploy.Deployer) -> deploy.DeploymentRecord | None:
+    held = deploy.read_current(store, MODEL, deployer.trusted).signed
+    return held.record if held is not None else None
+
+
+def test_promotion_writes_signed_current_and_history(store_uri: str, tmp_path: Path,
+                                                     deployer: deploy.Deployer) -> None:
     store = open_store(store_uri)
-    verdict, candidate = passed_verdict(store, tmp_path / "work")
-    decision = promote(store, verdict, candidate)
+    verdict = passed_verdict(store, tmp_path / "work")
+    decision = promote(store, verdict, deployer)
     assert decision.deployed
-    current, tag = deploy.read_current(store, MODEL)
-    assert current == decision.record and tag
-    assert current.object["key"] == candidate.key
-    assert current.object["etag"] == verdict.model.stored.etag  # type: ignore[union-attr]
-    assert current.provenance["sha256"] == verdict.provenance.sha256
-    assert current.verification["passed"] is True  # type: ignore[index]
-    assert current.previous is None and current.flow_run_id == "run"
-    assert decision.history_key.startswith(layout.history_prefix(MODEL))
-    assert history(store) == ["promoted"]
+    held = deploy.read_current(store, MODEL, deployer.trusted)
+    assert held.signed is not None and held.tag and held.problem is None
+    record = held.signed.record
+    assert record == decision.record and record.sequence == 0 and record.previous is None
+    assert record.object["key"] == verdict.model_key
+    assert record.object["etag"] == verdict.model.stored.etag  # type: ignore[union-attr]
+    assert record.evidence[0]["sha256"] == verdict.evidence[0].sha256
+    assert record.verification[0]["passed"] is True and record.flow_run_id == "run"
+    assert decision.history_key == layout.history_key(MODEL, 0)
+    assert store.read_bytes(decision.history_key) == store.read_bytes(layout.current_key(MODEL))
+    assert history(store, deployer) == ["promoted"]
 
 
-def test_versioned_bucket_pins_the_verified_version(s3_versioned_store_uri: str, tmp_path: Path) -> None:
+def test_versioned_bucket_pins_the_verified_version(s3_versioned_store_uri: str, tmp_path: Path,
+                                                    deployer: deploy.Deployer) -> None:
     store = open_store(s3_versioned_store_uri)
-    verdict, candidate = passed_verdict(store, tmp_path / "work")
-    record = promote(store, verdict, candidate).record
+    verdict = passed_verdict(store, tmp_path / "work")
+    record = promote(store, verdict, deployer).record
     assert record.object["version_id"] == verdict.model.stored.version_id  # type: ignore[union-attr]
     assert record.object["version_id"] not in (None, "null")
 
 
-def test_a_second_promotion_replaces_and_links_the_previous(store_uri: str, tmp_path: Path) -> None:
+def test_history_is_a_hash_chain(store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     store = open_store(store_uri)
-    first = promote(store, *passed_verdict(store, tmp_path / "a"), run="first").record
-    second = promote(store, *passed_verdict(store, tmp_path / "b"), run="second").record
-    current, _ = deploy.read_current(store, MODEL)
-    assert current == second
-    assert second.previous == first.summary()
-    assert history(store) == ["promoted", "promoted"]
+    first = promote(store, passed_verdict(store, tmp_path / "a"), deployer, run="first")
+    refused = deploy.record_refusal(store, passed_verdict(store, tmp_path / "b", github_policy(
+        source_uri=SOURCE, source_tag="v15")), SKIPPED, deployer=deployer, policy={}, flow_run_id="r")
+    second = promote(store, passed_verdict(store, tmp_path / "c"), deployer, run="second")
+    assert [d.record.sequence for d in (first, refused, second)] == [0, 1, 2]
+    assert refused.record.previous == deploy.records.record_digest(store.read_bytes(first.history_key))
+    assert second.record.previous == deploy.records.record_digest(store.read_bytes(refused.history_key))
+    assert current(store, deployer) == second.record
+    assert history(store, deployer) == ["promoted", "refused", "promoted"]
 
 
-def test_retried_promotion_is_applied_once(file_store_uri: str, tmp_path: Path) -> None:
-    """A task retry after current.json was written only completes the history."""
+def test_retried_promotion_is_applied_once(file_store_uri: str, tmp_path: Path,
+                                           deployer: deploy.Deployer) -> None:
+    """A task retry after current.json was written finds its own decision."""
     store = open_store(file_store_uri)
-    verdict, candidate = passed_verdict(store, tmp_path / "work")
-    first = promote(store, verdict, candidate)
-    again = promote(store, verdict, candidate)
+    verdict = passed_verdict(store, tmp_path / "work")
+    first = promote(store, verdict, deployer)
+    again = promote(store, verdict, deployer)
     assert again.record == first.record
-    assert deploy.read_current(store, MODEL)[0] == first.record
-
-
-def test_an_older_decision_does_not_replace_a_newer_one(store_uri: str, tmp_path: Path) -> None:
-    store = open_store(store_uri)
-    older, candidate = passed_verdict(store, tmp_path / "a")
-    newer, _ = passed_verdict(store, tmp_path / "b")
-    winner = promote(store, newer, candidate, run="newer").record
-    loser = promote(store, older, candidate, run="older")
-    assert not loser.deployed and loser.record.outcome == deploy.CONFLICT
-    uri = store.object_uri(layout.current_key(MODEL))
-    assert loser.record.reason == (
-        f"{uri} holds a newer deployment ({winner.digest}, decided {winner.decided_at});"
-        " nothing changed; re-run the deploy to replace it"
-    )
-    assert deploy.read_current(store, MODEL)[0] == winner
-    assert history(store) == ["conflict", "promoted"]
-    with pytest.raises(ConflictError) as caught:
-        deploy.raise_for_outcome(older, SKIPPED, loser)
-    assert str(caught.value) == loser.record.reason
+    assert current(store, deployer) == first.record
+    assert history(store, deployer) == ["promoted"]
 
 
 class RacingStore:
-    """A real store whose first read of current.json lets another deploy swap in between:
+    """A real store whose first read of current.json lets another deploy act in between:
     the interleaving of a lost compare-and-swap race, made deterministic."""
 
     def __init__(self, store: ArtifactStore, rival: Any) -> None:
@@ -120,7 +126,7 @@ class RacingStore:
 
     def read_with_tag(self, key: str) -> Any:
         found = self._store.read_with_tag(key)
-        if self._rival is not None:
+        if self._rival is not None and key.endswith("current.json"):
             rival, self._rival = self._rival, None
             rival()
         return found
@@ -129,81 +135,93 @@ class RacingStore:
         return getattr(self._store, name)
 
 
-def test_lost_race_against_an_older_decision_retries_on_the_new_state(store_uri: str, tmp_path: Path) -> None:
+def test_a_newer_decision_in_place_wins(store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
+    """Ours got sequence 0; while we read current.json a later decision (1) is promoted."""
     store = open_store(store_uri)
-    older, candidate = passed_verdict(store, tmp_path / "a")
-    newer, _ = passed_verdict(store, tmp_path / "b")
-    racing = RacingStore(store, lambda: promote(store, older, candidate, run="older"))
-    decision = promote(racing, newer, candidate, run="newer")  # type: ignore[arg-type]
-    assert decision.deployed
-    current, _ = deploy.read_current(store, MODEL)
-    assert current is not None and current.flow_run_id == "newer"
-    assert current.previous is not None and current.previous["flow_run_id"] == "older"
-    assert sorted(history(store)) == ["promoted", "promoted"]
+    ours = passed_verdict(store, tmp_path / "a")
+    newer = passed_verdict(store, tmp_path / "b")
+    racing = RacingStore(store, lambda: promote(store, newer, deployer, run="newer"))
+    decision = promote(racing, ours, deployer, run="ours")  # type: ignore[arg-type]
+    assert decision.record.outcome == deploy.CONFLICT and not decision.deployed
+    uri = store.object_uri(layout.current_key(MODEL))
+    winner = current(store, deployer)
+    assert winner is not None and winner.flow_run_id == "newer" and winner.sequence == 1
+    assert decision.record.reason == (
+        f"{uri} holds a newer deployment (#1, {winner.digest}) than this one (#0); nothing changed;"
+        " re-run the deploy to replace it"
+    )
+    assert history(store, deployer) == ["conflict", "promoted", "promoted"]
+    with pytest.raises(ConflictError) as caught:
+        deploy.raise_for_outcome(ours, SKIPPED, decision)
+    assert str(caught.value) == decision.record.reason
 
 
-def test_lost_race_against_a_newer_decision_fails_cleanly(store_uri: str, tmp_path: Path) -> None:
+def test_a_lost_swap_against_an_older_decision_is_retried(store_uri: str, tmp_path: Path,
+                                                          deployer: deploy.Deployer) -> None:
+    """An older decision (#0) swaps in while we (#1) read: our compare-and-swap fails, we retry and win."""
     store = open_store(store_uri)
-    older, candidate = passed_verdict(store, tmp_path / "a")
-    newer, _ = passed_verdict(store, tmp_path / "b")
-    racing = RacingStore(store, lambda: promote(store, newer, candidate, run="newer"))
-    decision = promote(racing, older, candidate, run="older")  # type: ignore[arg-type]
-    assert decision.record.outcome == deploy.CONFLICT
-    assert deploy.read_current(store, MODEL)[0].flow_run_id == "newer"  # type: ignore[union-attr]
-    assert sorted(history(store)) == ["conflict", "promoted"]
+    older = passed_verdict(store, tmp_path / "a")
+    record = deploy.build_record(older, SKIPPED, outcome=deploy.PROMOTED, policy={}, flow_run_id="older")
+    key, signed = deploy.append_record(store, record, deployer.signer, deployer.trusted)
+    ours = passed_verdict(store, tmp_path / "b")
+    racing = RacingStore(store, lambda: deploy.swap_current(store, signed, key, deployer))
+    decision = promote(racing, ours, deployer, run="ours")  # type: ignore[arg-type]
+    assert decision.deployed and decision.record.sequence == 1
+    assert current(store, deployer) == decision.record
 
 
-def test_object_changed_after_verification_is_refused(s3_store_uri: str, s3_client: Any, tmp_path: Path) -> None:
+def test_object_changed_after_verification_is_refused(s3_store_uri: str, s3_client: Any, tmp_path: Path,
+                                                      deployer: deploy.Deployer) -> None:
     store = open_store(s3_store_uri)
-    verdict, candidate = passed_verdict(store, tmp_path / "work")
+    verdict = passed_verdict(store, tmp_path / "work")
     bucket = s3_store_uri.removeprefix("s3://").split("/")[0]
-    s3_client.put_object(Bucket=bucket, Key=f"prefix/{candidate.key}", Body=b"swapped after verification")
-    decision = promote(store, verdict, candidate)
+    s3_client.put_object(Bucket=bucket, Key=f"prefix/{verdict.model_key}", Body=b"swapped after verification")
+    decision = promote(store, verdict, deployer)
     assert decision.record.outcome == deploy.REFUSED
     assert decision.record.failed_check == deploy.STORED_OBJECT
     assert decision.record.reason is not None and decision.record.reason.startswith(
-        f"{candidate.uri} changed after it was verified (etag "
+        f"{store.object_uri(verdict.model_key)} changed after it was verified (etag "
     )
-    assert deploy.read_current(store, MODEL) == (None, None)
-    assert history(store) == ["refused"]
+    assert store.read_with_tag(layout.current_key(MODEL)) is None
+    assert history(store, deployer) == ["refused"]
 
 
 def test_object_deleted_after_verification_is_restored_from_the_verified_file(
-    store_uri: str, tmp_path: Path
+    store_uri: str, tmp_path: Path, deployer: deploy.Deployer
 ) -> None:
     store = open_store(store_uri)
-    verdict, candidate = passed_verdict(store, tmp_path / "work")
-    _delete(store, candidate.key)
-    decision = promote(store, verdict, candidate)
+    verdict = passed_verdict(store, tmp_path / "work")
+    _delete(store, verdict.model_key)
+    decision = promote(store, verdict, deployer)
     assert decision.deployed
     restored = tmp_path / "restored"
-    assert store.download(candidate.key, restored).sha256 == verdict.model.sha256  # type: ignore[union-attr]
+    assert store.download(verdict.model_key, restored).sha256 == verdict.model.sha256  # type: ignore[union-attr]
 
 
-def test_refusal_is_recorded_and_current_untouched(file_store_uri: str, tmp_path: Path) -> None:
+def test_refusal_is_recorded_and_current_untouched(file_store_uri: str, tmp_path: Path,
+                                                   deployer: deploy.Deployer) -> None:
     store = open_store(file_store_uri)
-    key = publish_model(store, MODEL, BINARY).key
-    publish_provenance(store, key, PROVENANCE)
-    candidate = deploy.find_model(store, MODEL)
-    provenance = deploy.fetch_provenance(store, key)
-    (tmp_path / "work").mkdir()
-    model = deploy.download_model(store, key, tmp_path / "work")
-    verdict = deploy.verify_candidate(MODEL, candidate, provenance, model,
-                                      Policy(source_uri=POLICY.source_uri, source_tag="v15"))
-    smoke = deploy.smoke_load(model.path, verified=verdict.passed)
-    decision = deploy.record_refusal(store, verdict, smoke, candidate=candidate, policy={}, flow_run_id="r")
+    verdict = passed_verdict(store, tmp_path / "work", github_policy(source_uri=SOURCE, source_tag="v15"))
+    smoke = deploy.smoke_load(verdict.model.path if verdict.model else None, verified=verdict.passed)
+    decision = deploy.record_refusal(store, verdict, smoke, deployer=deployer, policy={}, flow_run_id="r")
     assert decision.record.outcome == deploy.REFUSED and decision.record.failed_check == "source-tag"
     assert decision.record.smoke_load["status"] == "not-run"
     assert decision.record.deployed_at is None
-    assert deploy.read_current(store, MODEL) == (None, None)
-    assert history(store) == ["refused"]
+    assert store.read_with_tag(layout.current_key(MODEL)) is None
+    assert history(store, deployer) == ["refused"]
 
 
-def test_history_skips_a_damaged_record(file_store_uri: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("junk", [b"junk", b"{}", b"[" * 5000])
+def test_history_skips_a_damaged_record_and_chains_after_it(file_store_uri: str, tmp_path: Path,
+                                                            deployer: deploy.Deployer, junk: bytes) -> None:
     store = open_store(file_store_uri)
-    promote(store, *passed_verdict(store, tmp_path / "work"))
-    store.append(layout.history_prefix(MODEL) + "99999999T000000.000000Z-junk.json", b"junk")
-    assert history(store) == ["promoted"]
+    promote(store, passed_verdict(store, tmp_path / "a"), deployer)
+    store.put_bytes(layout.history_key(MODEL, 1), junk)
+    store.put_bytes(layout.history_prefix(MODEL) + "not-a-sequence.json", b"junk")
+    second = promote(store, passed_verdict(store, tmp_path / "b"), deployer)
+    assert second.record.sequence == 2
+    assert second.record.previous == deploy.records.record_digest(junk)
+    assert history(store, deployer) == ["promoted", "promoted"]
 
 
 def _delete(store: ArtifactStore, key: str) -> None:
@@ -218,17 +236,30 @@ def _delete(store: ArtifactStore, key: str) -> None:
     )
 
 
-def test_a_damaged_current_json_stops_promotion(file_store_uri: str, tmp_path: Path) -> None:
-    """Nothing overwrites what cannot be read: an operator fixes or removes it."""
+@pytest.mark.parametrize("content", [b"{hand-edited", b"{}", b'{"format": 5}'])
+def test_an_unreadable_current_json_never_blocks_a_deploy(file_store_uri: str, tmp_path: Path,
+                                                         deployer: deploy.Deployer, content: bytes) -> None:
+    """An edited or damaged current.json cannot be trusted, so it cannot win either: the next
+    verified promotion replaces it (by compare-and-swap on its tag)."""
     store = open_store(file_store_uri)
-    verdict, candidate = passed_verdict(store, tmp_path / "work")
-    store.compare_and_swap(layout.current_key(MODEL), b"{hand-edited", None)
-    with pytest.raises(deploy.CorruptRecordError) as caught:
-        promote(store, verdict, candidate)
-    assert str(caught.value) == (
-        f"{store.object_uri(layout.current_key(MODEL))} is not a deployment record (Expecting property name"
-        " enclosed in double quotes: line 1 column 2 (char 1)); fix or remove it"
-    )
-    assert not caught.value.retryable
-    assert store.read_bytes(layout.current_key(MODEL)) == b"{hand-edited"
-    assert history(store) == []
+    verdict = passed_verdict(store, tmp_path / "work")
+    store.compare_and_swap(layout.current_key(MODEL), content, None)
+    decision = promote(store, verdict, deployer)
+    assert decision.deployed
+    assert current(store, deployer) == decision.record
+
+
+def test_a_forged_newer_record_cannot_block_deploys(file_store_uri: str, tmp_path: Path,
+                                                    deployer: deploy.Deployer) -> None:
+    """A record claiming sequence 10**9, signed by a key no one trusts, is replaced, not obeyed."""
+    store = open_store(file_store_uri)
+    verdict = passed_verdict(store, tmp_path / "work")
+    generate_key_pair(tmp_path / "evil.pem", tmp_path / "evil.pub.pem")
+    evil = KeySigner(load_private_key(tmp_path / "evil.pem"))
+    record = deploy.build_record(verdict, SKIPPED, outcome=deploy.PROMOTED, policy={}, flow_run_id=None)
+    import dataclasses
+
+    store.compare_and_swap(layout.current_key(MODEL),
+                           dataclasses.replace(record, sequence=10**9).sign(evil), None)
+    decision = promote(store, verdict, deployer)
+    assert decision.deployed and current(store, deployer) == decision.record
