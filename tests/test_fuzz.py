@@ -93,7 +93,9 @@ def test_statement_payload_types(payload_type: str | None, seed: bytes) -> None:
 NESTED = (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 5000 + b"0" + b"}" * 5000)
 HOSTILE_JSON = (*NESTED, b"9" * 5000, b'{"payloadType": 1, "payload": "", "signatures": [{}]}',
                 b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "dsseEnvelope": []}',
-                "\ufeff{}".encode(), b"\xff\xfe{", b"{}\n{}", b"")
+                "\ufeff{}".encode(), b"\xff\xfe{", b"{}\n{}", b"",
+                # a payload type no one can have signed (a lone surrogate), in a bare envelope
+                b'{"payloadType": "\\ud800", "payload": "e30=", "signatures": [{"sig": "AAAA"}]}')
 
 
 @pytest.mark.parametrize("name", ("provenance", "verify", "statement", "local-statement", "record"))

@@ -37,8 +37,14 @@ def sign_envelope(key: ec.EllipticCurvePrivateKey, statement: dict[str, Any]) ->
 def signature_is_valid(
     key: ec.EllipticCurvePublicKey, payload_type: str, payload: bytes, signature: bytes
 ) -> bool:
+    """Whether ``signature`` by ``key`` covers the PAE of the envelope; False for a payload
+    type that is not valid UTF-8 (a lone surrogate): nothing can have signed it."""
     try:
-        key.verify(signature, pae(payload_type, payload), ec.ECDSA(hashes.SHA256()))
+        message = pae(payload_type, payload)
+    except UnicodeEncodeError:
+        return False
+    try:
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         return False
     return True
