@@ -106,8 +106,9 @@ def verify_deployed(
         _digest_check(DEPLOYED_DIGEST, record.sha256 or "", verdict.model.sha256,
                       "these are not the bytes the deploy verified", verdict.model.file_name),
         Check(PROVENANCE_DIGEST, report.provenance_sha256 in judged,
-              "evidence the deploy judged", f"sha256:{report.provenance_sha256}",
-              "" if report.provenance_sha256 in judged else "this evidence was not judged by the deploy"),
+              " or ".join(f"sha256:{digest}" for digest in sorted(filter(None, judged))) or "(none)",
+              f"sha256:{report.provenance_sha256}",
+              "" if report.provenance_sha256 in judged else "this evidence is not what the deploy judged"),
     ])
     if not verdict.passed and report.passed:  # e.g. require: one kind passed, another did not
         report = with_checks(report, [Check("policy", False, "the policy satisfied", "not satisfied",

@@ -14,34 +14,55 @@ import pytest
 
 from slsa_models import deploy, formats
 from slsa_models.digest import sha256_file
-from slsa_models.errors import InputError, NotFoundError, VerificationFailed
+from slsa_models.errors import InputError, NotFoundError, UntrustedRecordError, VerificationFailed
+from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.provenance.signers import KeySigner
 from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.serving import load_verified_model, verify_deployed
 from slsa_models.store import ArtifactStore, layout, open_store
-from slsa_models.verify import Policy
+from slsa_models.verify import Policy, TrustedKey
+from slsa_models.verify.names import subject_name
+from tests.policies import github_policy, local_policy
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
 BINARY_SHA256 = "376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706caa"
 SOURCE = "github.com/slsa-framework/example-package"
-GITHUB_POLICY = Policy(source_uri=SOURCE, source_tag="v14")
+GITHUB_POLICY = github_policy(source_uri=SOURCE, source_tag="v14")
 BUILDER = "https://ci.example.com/builders/test-box"
 MODEL = "served"
 SKIPPED = deploy.SmokeResult("skipped", "set up by the test")
 
 
+@pytest.fixture(scope="module")
+def deployer(tmp_path_factory: pytest.TempPathFactory) -> deploy.Deployer:
+    root = tmp_path_factory.mktemp("deployer")
+    generate_key_pair(root / "deployer.pem", root / "deployer.pub.pem")
+    key = load_private_key(root / "deployer.pem")
+    return deploy.Deployer(KeySigner(key), (TrustedKey("deployer", key.public_key()),))
+
+
+@pytest.fixture(autouse=True)
+def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serving remembers the last sequence it loaded in the state directory: one per test."""
+    monkeypatch.setenv("SLSA_MODELS_HOME", str(tmp_path / "home"))
+
+
+def serving(policy: Policy, deployer: deploy.Deployer) -> Policy:
+    """The same policy, trusting the test's deployer key for deployment records."""
+    return Policy(*policy.kinds, require=policy.require, accept_unnamed=policy.accept_unnamed,
+                  deployers=deployer.trusted)
+
+
 def deploy_file(store: ArtifactStore, path: Path, provenance: Path | bytes, policy: Policy,
-                work: Path) -> deploy.DeploymentRecord:
-    """Store, verify and promote with the deploy library (what the deploy flow's tasks call)."""
+                work: Path, deployer: deploy.Deployer) -> deploy.DeploymentRecord:
+    """Store, verify and promote with the Gate (what the deploy flow's tasks call)."""
     key = publish_model(store, MODEL, path).key
     publish_provenance(store, key, provenance)
     work.mkdir(exist_ok=True)
-    candidate = deploy.find_model(store, MODEL, layout.parse_model_key(key)[1])
-    fetched = deploy.fetch_provenance(store, key)
-    model = deploy.download_model(store, key, work)
-    verdict = deploy.verify_candidate(MODEL, candidate, fetched, model, policy)
+    verdict, _ = deploy.Gate(store, MODEL, policy).run(work, digest=layout.parse_model_key(key)[1])
     assert verdict.passed, verdict.reason
-    decision = deploy.promote(store, verdict, SKIPPED, candidate=candidate, policy={})
+    decision = deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={})
     assert decision.deployed
     return decision.record
 
@@ -77,24 +98,24 @@ def signed_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     signer = KeySigner(load_private_key(private))
     model = build_architecture("torch", DEFAULT_ARCHITECTURE)
     found: dict[str, Any] = {
-        "policy": Policy(public_keys=(verify.TrustedKey.from_file(public, name="test-box", builder_id=BUILDER),)),
+        "policy": local_policy((verify.TrustedKey.from_file(public, name="test-box", builder_id=BUILDER),)),
     }
     for name in ("pytorch_model.pth", "pytorch_full_model.pth"):
         path = formats.save_model(model, name, root / name.split(".")[0])
-        bundle = attest([(name, sha256_file(path))], signer=signer, builder_id=BUILDER,
-                        external_parameters={"model_format": name})
+        bundle = attest([(subject_name(MODEL, name), sha256_file(path))], signer=signer,
+                        builder_id=BUILDER, external_parameters={"model_format": name, "model_name": MODEL})
         found[name] = (path, bundle.encode())
     return found
 
 
-def test_loads_the_verified_model(signed_models: dict[str, Any], store_uri: str, tmp_path: Path) -> None:
+def test_loads_the_verified_model(signed_models: dict[str, Any], store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     import numpy as np
     import torch
 
     store = open_store(store_uri)
     path, bundle = signed_models["pytorch_model.pth"]
-    record = deploy_file(store, path, bundle, signed_models["policy"], tmp_path / "work")
-    model = load_verified_model(store_uri, MODEL, signed_models["policy"], cache_dir=tmp_path / "cache")
+    record = deploy_file(store, path, bundle, signed_models["policy"], tmp_path / "work", deployer)
+    model = load_verified_model(store_uri, MODEL, serving(signed_models["policy"], deployer), cache_dir=tmp_path / "cache")
     assert isinstance(model, torch.nn.Module)
     scores = formats.predict(model, "pytorch_model.pth", np.zeros((1, 8, 8), dtype=np.float32))
     assert scores.shape == (1, 10)
@@ -103,39 +124,39 @@ def test_loads_the_verified_model(signed_models: dict[str, Any], store_uri: str,
 
 
 def test_verify_deployed_reports_the_serving_checks(
-    signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path
+    signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer
 ) -> None:
     path, bundle = signed_models["pytorch_model.pth"]
-    deploy_file(open_store(file_store_uri), path, bundle, signed_models["policy"], tmp_path / "work")
+    deploy_file(open_store(file_store_uri), path, bundle, signed_models["policy"], tmp_path / "work", deployer)
     (tmp_path / "serve").mkdir()
-    verified = verify_deployed(file_store_uri, MODEL, signed_models["policy"], tmp_path / "serve")
+    verified = verify_deployed(file_store_uri, MODEL, serving(signed_models["policy"], deployer), tmp_path / "serve")
     names = [check.name for check in verified.report.checks]
-    assert names[-3:] == [deploy.MODEL_DIGEST, "deployed-digest", "provenance-digest"]
+    assert names[-4:] == ["model-name", deploy.MODEL_DIGEST, "deployed-digest", "provenance-digest"]
     assert verified.report.passed and verified.model.path.read_bytes() == path.read_bytes()
 
 
-def test_pickle_loads_only_with_the_opt_in(signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path) -> None:
+def test_pickle_loads_only_with_the_opt_in(signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     path, bundle = signed_models["pytorch_full_model.pth"]
-    deploy_file(open_store(file_store_uri), path, bundle, signed_models["policy"], tmp_path / "work")
+    deploy_file(open_store(file_store_uri), path, bundle, signed_models["policy"], tmp_path / "work", deployer)
     with pytest.raises(InputError) as caught:
-        load_verified_model(file_store_uri, MODEL, signed_models["policy"])
+        load_verified_model(file_store_uri, MODEL, serving(signed_models["policy"], deployer))
     assert str(caught.value).startswith("refusing to load pytorch_full_model.pth: it is a pickle")
-    assert load_verified_model(file_store_uri, MODEL, signed_models["policy"], allow_pickle=True) is not None
+    assert load_verified_model(file_store_uri, MODEL, serving(signed_models["policy"], deployer), allow_pickle=True) is not None
 
 
 def test_tampered_deployed_model_is_refused(
-    signed_models: dict[str, Any], s3_store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    signed_models: dict[str, Any], s3_store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deployer: deploy.Deployer
 ) -> None:
     store = open_store(s3_store_uri)
     path, bundle = signed_models["pytorch_full_model.pth"]
-    record = deploy_file(store, path, bundle, signed_models["policy"], tmp_path / "work")
+    record = deploy_file(store, path, bundle, signed_models["policy"], tmp_path / "work", deployer)
     tampered = bytearray(path.read_bytes())
     tampered[len(tampered) // 2] ^= 1
     overwrite(store, record.object["key"], bytes(tampered))
     loaded: list[Path] = []
     monkeypatch.setattr(formats, "load_model", lambda *a, **k: loaded.append(a[0]))  # must not be reached
     with pytest.raises(VerificationFailed) as caught:
-        load_verified_model(store, MODEL, signed_models["policy"], allow_pickle=True)
+        load_verified_model(store, MODEL, serving(signed_models["policy"], deployer), allow_pickle=True)
     failed = [check.name for check in caught.value.report.failed_checks()]  # type: ignore[union-attr]
     assert str(caught.value).startswith(f"SLSA verification failed: {failed[0]}: ")
     assert {"model-digest", "deployed-digest"} <= set(failed)
@@ -145,60 +166,173 @@ def test_tampered_deployed_model_is_refused(
 # -- the real slsa-github-generator vector (verifies, but is not a model file) ------------------
 
 
-def test_versioned_bucket_serves_the_pinned_version(s3_versioned_store_uri: str, tmp_path: Path) -> None:
+def test_versioned_bucket_serves_the_pinned_version(s3_versioned_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     store = open_store(s3_versioned_store_uri)
     record = deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl",
-                         GITHUB_POLICY, tmp_path / "work")
+                         GITHUB_POLICY, tmp_path / "work", deployer)
     overwrite(store, record.object["key"], b"replaced after deployment")
     (tmp_path / "serve").mkdir()
-    verified = verify_deployed(store, MODEL, GITHUB_POLICY, tmp_path / "serve")
+    verified = verify_deployed(store, MODEL, serving(GITHUB_POLICY, deployer), tmp_path / "serve")
     assert verified.model.sha256 == BINARY_SHA256
     assert verified.model.stored.version_id == record.object["version_id"]
 
 
-def test_tampered_vector_is_refused_by_subject_digest(store_uri: str, tmp_path: Path) -> None:
+def test_tampered_vector_is_refused_by_subject_digest(store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     store = open_store(store_uri)
     record = deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl",
-                         GITHUB_POLICY, tmp_path / "work")
+                         GITHUB_POLICY, tmp_path / "work", deployer)
     overwrite(store, record.object["key"], BINARY.read_bytes()[:-1])
     with pytest.raises(VerificationFailed) as caught:
-        load_verified_model(store, MODEL, GITHUB_POLICY)
+        load_verified_model(store, MODEL, serving(GITHUB_POLICY, deployer))
     assert str(caught.value).startswith("SLSA verification failed: subject-digest: expected ")
     failed = [check.name for check in caught.value.report.failed_checks()]  # type: ignore[union-attr]
     assert failed == ["subject-digest", "model-digest", "deployed-digest"]
 
 
-def test_serving_applies_its_own_policy(file_store_uri: str, tmp_path: Path) -> None:
+def test_serving_applies_its_own_policy(file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     store = open_store(file_store_uri)
     deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", GITHUB_POLICY,
-                tmp_path / "work")
+                tmp_path / "work", deployer)
     with pytest.raises(VerificationFailed, match=r"^SLSA verification failed: source-tag: expected v15, got v14"):
-        load_verified_model(store, MODEL, Policy(source_uri=SOURCE, source_tag="v15"))
+        load_verified_model(store, MODEL, serving(github_policy(source_uri=SOURCE, source_tag="v15"), deployer))
 
 
-def test_provenance_replaced_after_deployment_is_refused(file_store_uri: str, tmp_path: Path) -> None:
+def test_provenance_replaced_after_deployment_is_refused(file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     """Another real provenance for the same bytes (push-v14.2): valid, but not the one the deploy verified."""
     store = open_store(file_store_uri)
     record = deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl",
-                         Policy(source_uri=SOURCE), tmp_path / "work")
-    overwrite(store, record.provenance["key"], (VECTORS / "binary-linux-amd64-push-v14.2.intoto.jsonl").read_bytes())
+                         github_policy(source_uri=SOURCE), tmp_path / "work", deployer)
+    overwrite(store, record.evidence[0]["key"], (VECTORS / "binary-linux-amd64-push-v14.2.intoto.jsonl").read_bytes())
     with pytest.raises(VerificationFailed) as caught:
-        load_verified_model(store, MODEL, Policy(source_uri=SOURCE))
+        load_verified_model(store, MODEL, serving(github_policy(source_uri=SOURCE), deployer))
     assert str(caught.value).startswith("SLSA verification failed: provenance-digest: expected sha256:")
 
 
-def test_a_file_that_is_no_model_format_verifies_but_does_not_load(file_store_uri: str, tmp_path: Path) -> None:
+def test_a_file_that_is_no_model_format_verifies_but_does_not_load(file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
     store = open_store(file_store_uri)
     deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", GITHUB_POLICY,
-                tmp_path / "work")
+                tmp_path / "work", deployer)
     with pytest.raises(InputError, match=r"^unknown model format 'binary-linux-amd64': choose one of "):
-        load_verified_model(store, MODEL, GITHUB_POLICY)
+        load_verified_model(store, MODEL, serving(GITHUB_POLICY, deployer))
 
 
-def test_nothing_deployed(file_store_uri: str) -> None:
+def test_nothing_deployed(file_store_uri: str, deployer: deploy.Deployer) -> None:
     with pytest.raises(NotFoundError) as caught:
-        load_verified_model(file_store_uri, MODEL, GITHUB_POLICY)
+        load_verified_model(file_store_uri, MODEL, serving(GITHUB_POLICY, deployer))
     assert str(caught.value) == (
         f"nothing is deployed for model 'served' in {file_store_uri}"
         " (deployments/served/current.json does not exist); deploy it first"
     )
+
+
+# -- deployment records serving can check (issue: the gate fails closed) -------------------------
+
+
+def _two_deploys(store: ArtifactStore, tmp_path: Path, deployer: deploy.Deployer) -> tuple[bytes, bytes]:
+    """Deploy push-v14 (#0), then push-v14.2 for the same bytes (#1); the signed records' bytes."""
+    policy = github_policy(source_uri=SOURCE)
+    deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", policy,
+                tmp_path / "a", deployer)
+    first = store.read_bytes(layout.current_key(MODEL))
+    key = layout.model_key(MODEL, BINARY_SHA256, BINARY.name)
+    publish_provenance(store, key, VECTORS / "binary-linux-amd64-push-v14.2.intoto.jsonl")
+    (tmp_path / "b").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, policy).run(tmp_path / "b")
+    assert deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={}).deployed
+    return first, store.read_bytes(layout.current_key(MODEL))
+
+
+def _replace_current(store: ArtifactStore, data: bytes) -> None:
+    _, tag = store.read_with_tag(layout.current_key(MODEL))  # type: ignore[misc]
+    store.compare_and_swap(layout.current_key(MODEL), data, tag)
+
+
+def test_a_hand_edited_record_is_refused(file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
+    """current.json edited to point at another object: its signature no longer verifies."""
+    store = open_store(file_store_uri)
+    _two_deploys(store, tmp_path, deployer)
+    data = store.read_bytes(layout.current_key(MODEL))
+    import base64
+    import json
+
+    bundle = json.loads(data)
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    statement["predicate"]["slsaModels"]["sequence"] = 99
+    bundle["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    _replace_current(store, json.dumps(bundle).encode())
+    loaded: list[Any] = []
+    with pytest.raises(UntrustedRecordError) as caught:
+        load_verified_model(store, MODEL, serving(GITHUB_POLICY, deployer))
+    assert str(caught.value) == (
+        f"{store.object_uri(layout.current_key(MODEL))} is not signed by a trusted deployer (deployer): "
+        "edited by hand or written by another deployer; nothing loaded")
+    assert loaded == []
+
+
+def test_a_record_signed_by_another_key_is_refused(file_store_uri: str, tmp_path: Path,
+                                                   deployer: deploy.Deployer) -> None:
+    store = open_store(file_store_uri)
+    deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", GITHUB_POLICY,
+                tmp_path / "work", deployer)
+    generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
+    other = TrustedKey.from_file(tmp_path / "other.pub.pem", name="other")
+    policy = Policy(*GITHUB_POLICY.kinds, accept_unnamed=True, deployers=(other,))
+    with pytest.raises(UntrustedRecordError, match=r"is not signed by a trusted deployer \(other\)"):
+        load_verified_model(store, MODEL, policy)
+
+
+def test_a_policy_without_deployers_loads_nothing(file_store_uri: str, tmp_path: Path,
+                                                  deployer: deploy.Deployer) -> None:
+    store = open_store(file_store_uri)
+    deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", GITHUB_POLICY,
+                tmp_path / "work", deployer)
+    with pytest.raises(UntrustedRecordError) as caught:
+        load_verified_model(store, MODEL, GITHUB_POLICY)
+    assert str(caught.value) == (
+        f"{store.object_uri(layout.current_key(MODEL))}: the policy trusts no deployer key to sign "
+        "deployment records; add a [deployer.NAME] table with the deployer's public key")
+
+
+def test_a_record_for_another_name_is_refused(file_store_uri: str, tmp_path: Path,
+                                              deployer: deploy.Deployer) -> None:
+    """A validly signed record of model 'served', copied to another model's current.json."""
+    store = open_store(file_store_uri)
+    deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", GITHUB_POLICY,
+                tmp_path / "work", deployer)
+    store.compare_and_swap(layout.current_key("fraud"), store.read_bytes(layout.current_key(MODEL)), None)
+    with pytest.raises(UntrustedRecordError) as caught:
+        load_verified_model(store, "fraud", serving(GITHUB_POLICY, deployer))
+    assert str(caught.value) == (
+        f"{store.object_uri(layout.current_key('fraud'))} is a record for model 'served', not 'fraud': "
+        "nothing loaded")
+
+
+def test_a_rollback_is_refused_unless_allowed(file_store_uri: str, tmp_path: Path,
+                                              deployer: deploy.Deployer) -> None:
+    store = open_store(file_store_uri)
+    first, second = _two_deploys(store, tmp_path, deployer)
+    policy = serving(github_policy(source_uri=SOURCE), deployer)
+    cache = tmp_path / "cache"
+    (tmp_path / "serve").mkdir()
+    assert verify_deployed(store, MODEL, policy, tmp_path / "serve", state=cache).record.sequence == 1
+    _replace_current(store, first)  # the older, validly signed record, put back
+    with pytest.raises(UntrustedRecordError) as caught:
+        verify_deployed(store, MODEL, policy, tmp_path / "serve", state=cache)
+    assert str(caught.value) == (
+        f"{store.object_uri(layout.current_key(MODEL))} is deployment #0, older than #1 which this "
+        "server loaded before: a rollback; nothing loaded (pass allow_rollback=True to accept it)")
+    rolled = verify_deployed(store, MODEL, policy, tmp_path / "serve", state=cache, allow_rollback=True)
+    assert rolled.record.sequence == 0
+
+
+def test_a_refusal_record_in_current_json_loads_nothing(file_store_uri: str, tmp_path: Path,
+                                                        deployer: deploy.Deployer) -> None:
+    """A signed refusal (from history) put in current.json is no promotion."""
+    store = open_store(file_store_uri)
+    deploy_file(store, BINARY, VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl", GITHUB_POLICY,
+                tmp_path / "work", deployer)
+    verdict, smoke = deploy.Gate(store, MODEL, github_policy(source_uri=SOURCE, source_tag="v15")).run(tmp_path)
+    refused = deploy.record_refusal(store, verdict, smoke, deployer=deployer, policy={})
+    _replace_current(store, store.read_bytes(refused.history_key))
+    with pytest.raises(UntrustedRecordError, match=r"does not promote a model \(outcome refused\)"):
+        load_verified_model(store, MODEL, serving(GITHUB_POLICY, deployer))
