@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 
-from slsa_models.verify import Artifact, Policy, verify_artifacts
+from slsa_models.kinds import KIND_GITHUB_ATTESTATION
+from slsa_models.verify import Artifact, AttestationPolicy, GeneratorPolicy, verify_artifacts
 from slsa_models.verify import checks as C
 from slsa_models.verify.bundle import load_provenance
 from slsa_models.verify.github import GitHubIdentity, identity_from_certificate
-from slsa_models.verify.statement import StatementError, parse_statement
+from slsa_models.verify.statement import Provenance, StatementError, parse_statement
+from tests.policies import github_policy
 
 VECTORS = Path(__file__).parent / "vectors"
 SOURCE = "github.com/slsa-framework/example-package"
@@ -42,10 +44,17 @@ def real(name: str = "push-v14") -> tuple[GitHubIdentity, dict[str, Any]]:
     return identity, statement
 
 
+def kind_policy(provenance: Provenance, **rules: Any) -> GeneratorPolicy | AttestationPolicy:
+    """The policy of the statement's own kind, as the verifier picks it."""
+    if provenance.kind == KIND_GITHUB_ATTESTATION:
+        return AttestationPolicy(**rules)
+    return GeneratorPolicy(**rules)
+
+
 def failures(identity: GitHubIdentity, statement: dict[str, Any], **policy: Any) -> list[str]:
     policy.setdefault("source_uri", SOURCE)
     provenance = parse_statement(IN_TOTO, json.dumps(statement).encode())
-    checks = C.evaluate(identity, provenance, Policy(**policy), [ARTIFACT])
+    checks = C.evaluate(identity, provenance, kind_policy(provenance, **policy), [ARTIFACT])
     assert {c.name for c in checks} <= set(C.CHECK_NAMES)
     return [c.name for c in checks if not c.passed]
 
@@ -258,11 +267,41 @@ def test_an_attestation_passes_when_its_signer_workflow_is_named(build_type: str
                     source_versioned_tag="v14.0") == []
 
 
-def test_an_attestation_needs_its_builder_named_and_matching() -> None:
+def signed_by(signer: str) -> tuple[GitHubIdentity, dict[str, Any]]:
+    """The attestation, signed (certificate and builder.id) by another workflow."""
     statement = attestation()
-    assert failures(attestation_identity(), statement) == ["builder-id"]
+    statement["predicate"]["runDetails"]["builder"]["id"] = signer
+    return dataclasses.replace(attestation_identity(), san_uri=signer), statement
+
+
+def builder_check(identity: GitHubIdentity, statement: dict[str, Any], **policy: Any) -> C.Check:
+    provenance = parse_statement(IN_TOTO, json.dumps(statement).encode())
+    return C.check_builder_id(identity, kind_policy(provenance, source_uri=SOURCE, **policy))
+
+
+def test_an_attestation_signer_defaults_to_a_workflow_of_the_source_repository() -> None:
+    statement = attestation()
+    assert failures(attestation_identity(), statement) == []  # release.yml of the source repo
     assert failures(attestation_identity(), statement,
                     builder_id=f"{REPO}/.github/workflows/other.yml") == ["builder-id"]
+    for signer in ("https://github.com/acme/builders/.github/workflows/build.yml@refs/tags/v1.0.0",
+                   f"{REPO}-fork/.github/workflows/release.yml@refs/tags/v1.0.0"):
+        identity, other = signed_by(signer)
+        assert failures(identity, other) == ["builder-id"]
+        assert builder_check(identity, other).message == (
+            f"builder-id: expected a workflow of {REPO}, got {signer} (the attestation was signed "
+            "by a workflow of another repository; name it with builder-id to trust it)")
+
+
+def test_the_generator_default_does_not_trust_the_source_repositorys_workflows() -> None:
+    """The same signer is trusted by default for an attestation, not for generator provenance."""
+    identity, statement = real()
+    identity = dataclasses.replace(identity, san_uri=SIGNER)
+    statement["predicate"]["builder"]["id"] = SIGNER
+    assert builder_check(identity, statement).message == (
+        "builder-id: expected a trusted builder (slsa-github-generator generic, Go or docker-based "
+        f"workflow), got {SIGNER} (the signing workflow is not a trusted builder; pass --builder-id "
+        "to trust it)")
 
 
 @pytest.mark.parametrize(
@@ -340,7 +379,7 @@ def legacy_envelope() -> bytes:
 
 
 def test_a_legacy_file_fails_saying_how_to_verify_online() -> None:
-    report = verify_artifacts(legacy_envelope(), [ARTIFACT], Policy(source_uri=SOURCE))
+    report = verify_artifacts(legacy_envelope(), [ARTIFACT], github_policy(source_uri=SOURCE))
     assert not report.passed
     assert report.kind == "legacy-dsse"
     [check] = report.checks
