@@ -20,15 +20,26 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from slsa_models import formats
 from slsa_models.cli import main
 from slsa_models.digest import sha256_file
-from slsa_models.errors import InputError, ProvenanceError
+from slsa_models.errors import InputError, PolicyError, ProvenanceError
 from slsa_models.provenance.attest import attest
 from slsa_models.provenance.bundle import key_signed_bundle
 from slsa_models.provenance.keys import generate_key_pair, key_hint, load_private_key
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.provenance.statement import LOCAL_BUILD_TYPE, build_statement
-from slsa_models.verify import CHECK_NAMES, Artifact, Policy, Report, TrustedKey, verify_artifacts
+from slsa_models.verify import (
+    CHECK_NAMES,
+    Artifact,
+    AttestationPolicy,
+    GeneratorPolicy,
+    LocalBuilderPolicy,
+    Policy,
+    Report,
+    TrustedKey,
+    verify_artifacts,
+)
 from slsa_models.verify.bundle import load_provenance
 from slsa_models.verify.local import verify_key_signed
+from tests.policies import github_policy, local_policy
 
 BUILDER = "https://ci.example.com/builders/gpu-box"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -111,7 +122,7 @@ def edited(bundle: bytes, change: Callable[[dict[str, Any]], object]) -> bytes:
 
 def verify(bundle: bytes, artifact: Path, *keys_: TrustedKey, **policy: Any) -> Report:
     return verify_artifacts(bundle, [Artifact.from_path(artifact)],
-                            Policy(public_keys=keys_, **policy))
+                            local_policy(keys_, **policy))
 
 
 def failures(report: Report) -> list[str]:
@@ -131,7 +142,7 @@ def test_every_formats_file_signs_and_verifies(
     provenance = tmp_path / f"{path.name}.intoto.jsonl"
     provenance.write_text(bundle)
     report = verify_artifacts(provenance, [Artifact.from_path(path)],
-                              Policy(public_keys=(trusted(keys),)))
+                              local_policy((trusted(keys),)))
     assert report.passed, failures(report)
     assert report.kind == "local-builder"
     assert report.builder_id == BUILDER
@@ -146,7 +157,7 @@ def test_every_formats_file_signs_and_verifies(
     # ...and the same bundle does not vouch for another format's bytes
     other = model_files[formats.FORMAT_NAMES[(formats.FORMAT_NAMES.index(model_format) + 1) % 6]]
     assert [c.name for c in verify_artifacts(provenance, [Artifact.from_path(other)],
-                                             Policy(public_keys=(trusted(keys),))).failed_checks()
+                                             local_policy((trusted(keys),))).failed_checks()
             ] == ["subject-digest"]
 
 
@@ -272,7 +283,7 @@ def test_an_expired_policy_entry_is_rejected(keys: dict[str, tuple[Path, Path]],
     expired = trusted(keys, expires=datetime(2026, 1, 1, tzinfo=timezone.utc))
     loaded = load_provenance(signed(keys, artifact_file))
     report = verify_key_signed(loaded, [Artifact.from_path(artifact_file)],
-                               Policy(public_keys=(expired,)), now=NOW)
+                               LocalBuilderPolicy((expired,)), now=NOW)
     assert failures(report) == [
         "key-expiry: expected trust in key builder until 2026-01-01T00:00:00Z, got verified at "
         "2026-06-01T00:00:00Z (the policy stopped trusting key builder on 2026-01-01T00:00:00Z; "
@@ -300,15 +311,14 @@ def test_another_builder_id_is_rejected(keys: dict[str, tuple[Path, Path]],
         "(built by another builder than the key is trusted for)"]
 
 
-def test_there_is_no_default_builder(keys: dict[str, tuple[Path, Path]],
-                                     artifact_file: Path) -> None:
-    report = verify(signed(keys, artifact_file), artifact_file, trusted(keys, builder_id=None))
-    assert failures(report) == [
-        f"builder-id: expected a builder id to trust (--builder-id), got {BUILDER} "
-        "(key-signed provenance has no default trusted builder)"]
-    # the policy's builder id stands in for a key entry without one
-    assert verify(signed(keys, artifact_file), artifact_file, trusted(keys, builder_id=None),
-                  builder_id=BUILDER).passed
+def test_there_is_no_default_builder(keys: dict[str, tuple[Path, Path]]) -> None:
+    """Each key names its builder; a key without one is refused when the policy is built
+    (there is no policy-level builder id to fall back on)."""
+    with pytest.raises(PolicyError) as raised:
+        LocalBuilderPolicy((trusted(keys), trusted(keys, "other", builder_id=None)))
+    assert str(raised.value) == ("trusted key 'other' names no builder id: key-signed provenance "
+                                 "has no default trusted builder")
+    assert raised.value.exit_code == 2
 
 
 def test_an_artifact_no_subject_matches_is_rejected(
@@ -367,32 +377,41 @@ def test_a_pinned_source_needs_a_recorded_checkout(keys: dict[str, tuple[Path, P
 def test_github_rules_do_not_apply_to_key_signed_provenance(
     keys: dict[str, tuple[Path, Path]], artifact_file: Path,
 ) -> None:
-    """The policy's source and ref rules are GitHub's; the key entry judges local builds."""
-    report = verify(signed(keys, artifact_file), artifact_file, trusted(keys),
-                    source_uri="github.com/acme/elsewhere", source_tag="v1", triggers=("push",))
-    assert report.passed
+    """The GitHub kinds' source and ref rules are theirs; the local-builder policy alone judges
+    local builds, even when the policy trusts both."""
+    rules: dict[str, Any] = {"source_uri": "github.com/acme/elsewhere", "source_tag": "v1",
+                             "triggers": ("push",)}
+    policy = Policy(GeneratorPolicy(**rules), AttestationPolicy(**rules),
+                    LocalBuilderPolicy((trusted(keys),)))
+    report = verify_artifacts(signed(keys, artifact_file), [Artifact.from_path(artifact_file)], policy)
+    assert report.passed, failures(report)
+    assert report.kind == "local-builder"
 
 
-def test_key_signed_provenance_without_trusted_keys_is_refused(
+def test_key_signed_provenance_under_a_github_only_policy_fails(
     keys: dict[str, tuple[Path, Path]], artifact_file: Path,
 ) -> None:
-    with pytest.raises(ProvenanceError) as raised:
-        verify(signed(keys, artifact_file), artifact_file, source_uri=SOURCE)
-    assert str(raised.value) == (
-        "provenance: key-signed provenance needs a trusted public key: give --public-key PUB with "
-        "--builder-id ID, or a policy file that trusts the builder's key")
+    """Evidence of a kind the policy does not list FAILS (it is not unusable input)."""
+    report = verify_artifacts(signed(keys, artifact_file), [Artifact.from_path(artifact_file)],
+                              github_policy(source_uri=SOURCE))
+    assert failures(report) == [
+        "evidence-kind: expected slsa-github-generator or github-attestation, got key-signed "
+        "provenance (a local builder) (the policy does not trust local-builder evidence (add a "
+        "[local-builder] table to trust it))"]
+    assert (report.kind, report.builder_id, report.commit, report.payload) == (
+        "local-builder", None, None, None)  # vouches for nothing
+    assert [a.passed for a in report.artifacts] == [False]
 
 
-def test_a_sigstore_bundle_under_a_key_only_policy_is_refused(
-    keys: dict[str, tuple[Path, Path]],
-) -> None:
-    with pytest.raises(InputError) as raised:
-        verify((VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl").read_bytes(), BINARY,
-               trusted(keys))
-    assert str(raised.value) == (
-        "no source URI: the policy trusts only local builders' keys, and this provenance is "
-        "signed through Sigstore; to trust GitHub builds say which repository they must come "
-        "from (--source-uri github.com/OWNER/REPO, or a [github] table in the policy file)")
+def test_a_sigstore_bundle_under_a_key_only_policy_fails(keys: dict[str, tuple[Path, Path]]) -> None:
+    report = verify((VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl").read_bytes(), BINARY,
+                    trusted(keys))
+    [check] = report.checks
+    assert (check.name, check.passed, check.expected, check.actual) == (
+        "evidence-kind", False, "local-builder", "Sigstore-signed provenance from GitHub")
+    assert (report.passed, report.builder_id, report.commit, report.payload) == (
+        False, None, None, None)
+    assert [a.passed for a in report.artifacts] == [False]
 
 
 def test_a_key_signed_bundle_that_is_not_valid_is_unusable(
@@ -416,7 +435,7 @@ def test_a_key_signed_bundle_that_is_not_valid_is_unusable(
 def test_a_policy_can_name_the_triggers_of_github_builds(triggers: tuple[str, ...],
                                                          message: str | None) -> None:
     report = verify_artifacts(VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl",
-                              [Artifact.from_path(BINARY)], Policy(source_uri=SOURCE, triggers=triggers))
+                              [Artifact.from_path(BINARY)], github_policy(source_uri=SOURCE, triggers=triggers))
     assert failures(report) == ([message] if message else [])
     assert "trigger" in [c.name for c in report.checks]
 
@@ -454,14 +473,21 @@ def _pem(key: Any) -> bytes:
         (lambda k: TrustedKey("k", k, source_uri="gitlab.com/a/b"),
          "source URI 'gitlab.com/a/b' is not a GitHub repository; expected github.com/OWNER/REPO "
          "(or https://github.com/OWNER/REPO)"),
-        (lambda k: Policy(public_keys=(TrustedKey("a", k), TrustedKey("b", k))),
+        (lambda k: local_policy((TrustedKey("a", k, builder_id=BUILDER),
+                                 TrustedKey("b", k, builder_id=BUILDER))),
          "trusted keys 'a' and 'b' are the same public key; trust it once (one key signs for "
          "one builder)"),
-        (lambda k: Policy(public_keys=TrustedKey("a", k)),  # type: ignore[arg-type]
-         "public keys: expected a list of TrustedKey"),
-        (lambda k: Policy(triggers="push"),  # type: ignore[arg-type]
+        (lambda k: LocalBuilderPolicy(TrustedKey("a", k, builder_id=BUILDER)),  # type: ignore[arg-type]
+         "local builder keys: expected a list of TrustedKey"),
+        (lambda k: LocalBuilderPolicy((k,)),  # type: ignore[arg-type]
+         "local builder keys: expected TrustedKey entries, got bytes"),
+        (lambda k: LocalBuilderPolicy(()), "a local-builder policy needs at least one trusted key"),
+        (lambda k: LocalBuilderPolicy((TrustedKey("a", k),)),
+         "trusted key 'a' names no builder id: key-signed provenance has no default trusted builder"),
+        (lambda k: GeneratorPolicy(SOURCE, triggers="push"),  # type: ignore[arg-type]
          "triggers: expected a list of GitHub event names, e.g. push, release"),
-        (lambda k: Policy(triggers=("push", "")), "trigger '': expected a GitHub event name, e.g. push"),
+        (lambda k: AttestationPolicy(SOURCE, triggers=("push", "")),
+         "trigger '': expected a GitHub event name, e.g. push"),
     ],
 )
 def test_bad_trusted_keys_and_policies_are_input_errors(
@@ -474,7 +500,7 @@ def test_bad_trusted_keys_and_policies_are_input_errors(
 
 def test_two_entries_may_not_share_a_name(keys: dict[str, tuple[Path, Path]]) -> None:
     with pytest.raises(InputError) as raised:
-        Policy(public_keys=(trusted(keys), TrustedKey.from_file(keys["other"][1], name="builder")))
+        local_policy((trusted(keys), TrustedKey.from_file(keys["other"][1], name="builder")))
     assert str(raised.value) == "two trusted keys are named 'builder'; give each its own name"
 
 
@@ -532,30 +558,36 @@ def test_the_cli_prints_the_recorded_commit(keys: dict[str, tuple[Path, Path]], 
         "local-builder", str(keys["builder"][1]), COMMIT)
 
 
+LOCAL_CANNOT_CHECK = (
+    "{flag} cannot be checked on key-signed provenance (--public-key): a local build records its "
+    "git commit, not a ref, workflow inputs or a Sigstore root; to trust GitHub builds and local "
+    "keys together, use a policy file")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
         (["--public-key", "{pub}"],
          "--public-key needs --builder-id: key-signed provenance has no default trusted builder"),
         (["--public-key", "{pub}", "--builder-id", BUILDER, "--source-tag", "v1"],
-         "--source-tag cannot be checked on key-signed provenance: a local build records its git "
-         "commit, not a ref or workflow inputs"),
+         LOCAL_CANNOT_CHECK.replace("{flag}", "--source-tag")),
+        (["--public-key", "{pub}", "--builder-id", BUILDER, "--source-versioned-tag", "v1"],
+         LOCAL_CANNOT_CHECK.replace("{flag}", "--source-versioned-tag")),
         (["--public-key", "{pub}", "--builder-id", BUILDER, "--source-uri", SOURCE,
           "--source-branch", "main"],
-         "--source-branch cannot be checked on key-signed provenance: a local build records its "
-         "git commit, not a ref or workflow inputs"),
+         LOCAL_CANNOT_CHECK.replace("{flag}", "--source-branch")),
         (["--public-key", "{pub}", "--builder-id", BUILDER, "--build-workflow-input", "a=b"],
-         "--build-workflow-input cannot be checked on key-signed provenance: a local build "
-         "records its git commit, not a ref or workflow inputs"),
+         LOCAL_CANNOT_CHECK.replace("{flag}", "--build-workflow-input")),
+        (["--public-key", "{pub}", "--builder-id", BUILDER, "--trusted-root", "{policy}"],
+         LOCAL_CANNOT_CHECK.replace("{flag}", "--trusted-root")),
+        (["--public-key", "{pub}", "--source-tag", "v1"],  # refused before the builder id is asked
+         LOCAL_CANNOT_CHECK.replace("{flag}", "--source-tag")),
         (["--public-key", "/no/such.pem", "--builder-id", BUILDER], "/no/such.pem: no such key file"),
-        (["--source-uri", SOURCE],
-         "{provenance}: key-signed provenance needs a trusted public key: give --public-key PUB "
-         "with --builder-id ID, or a policy file that trusts the builder's key"),
         (["--policy", "{policy}", "--source-uri", SOURCE, "--public-key", "{pub}"],
          "--policy replaces the policy flags: drop --source-uri, --public-key (or drop --policy)"),
     ],
-    ids=["no-builder-id", "source-tag", "source-branch", "workflow-input", "missing-key",
-         "no-key", "policy-and-flags"],
+    ids=["no-builder-id", "source-tag", "source-versioned-tag", "source-branch", "workflow-input",
+         "trusted-root", "source-tag-no-builder-id", "missing-key", "policy-and-flags"],
 )
 def test_unusable_key_flags_exit_2_with_one_line(
     keys: dict[str, tuple[Path, Path]], artifact_file: Path, tmp_path: Path,
@@ -564,7 +596,7 @@ def test_unusable_key_flags_exit_2_with_one_line(
     provenance = tmp_path / "p.intoto.jsonl"
     provenance.write_bytes(signed(keys, artifact_file))
     policy = tmp_path / "policy.toml"
-    policy.write_text('[github]\nsource-uri = "github.com/acme/models"\n')
+    policy.write_text('version = 2\n[slsa-github-generator]\nsource-uri = "github.com/acme/models"\n')
     values = {"pub": str(keys["builder"][1]), "provenance": str(provenance), "policy": str(policy)}
     args = [flag.format(**values) for flag in flags]
     code = main(["verify-artifact", str(artifact_file), "--provenance-path", str(provenance), *args])
@@ -572,6 +604,24 @@ def test_unusable_key_flags_exit_2_with_one_line(
     assert (code, out) == (2, "")
     assert err == f"error: {message.format(**values)}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.intoto.jsonl", "policy.toml"]
+
+
+def test_key_signed_provenance_under_the_github_flags_fails_with_exit_1(
+    keys: dict[str, tuple[Path, Path]], artifact_file: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--source-uri alone trusts GitHub builds: a local build's provenance FAILS evidence-kind."""
+    provenance = tmp_path / "p.intoto.jsonl"
+    provenance.write_bytes(signed(keys, artifact_file))
+    code = main(["verify-artifact", str(artifact_file), "--provenance-path", str(provenance),
+                 "--source-uri", SOURCE])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    reason = ("evidence-kind: expected slsa-github-generator or github-attestation, got key-signed "
+              "provenance (a local builder) (the policy does not trust local-builder evidence (add "
+              "a [local-builder] table to trust it))")
+    assert err == (f"Verifying artifact {artifact_file}: FAILED: {reason}\n\n"
+                   f"FAILED: SLSA verification failed: {reason}\n")
 
 
 def test_check_names_are_listed() -> None:
