@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from slsa_models.cli import main
-from slsa_models.errors import InputError
+from slsa_models.errors import PolicyError
 from slsa_models.verify.options import parse_workflow_inputs
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -133,6 +133,9 @@ def test_print_provenance_prints_the_verified_statement(capsys: pytest.CaptureFi
          "or vMAJOR.MINOR.PATCH"),
         ([BINARY, "--trusted-root", "/no/root.json"],
          "/no/root.json: cannot read the trusted root: No such file or directory"),
+        ([BINARY, "--source-tag", "v14", "--source-versioned-tag", "v14"],
+         "give a source tag or a source versioned tag, not both"),
+        ([BINARY, "--source-branch", " "], "source branch is empty"),
     ],
 )
 def test_unusable_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], args: list[str],
@@ -143,11 +146,7 @@ def test_unusable_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]
     assert (code, out, err) == (2, "", f"error: {message}\n")
 
 
-@pytest.mark.parametrize(
-    "args",
-    [["--source-tag", "v14", "--source-versioned-tag", "v14"], ["--json", "--print-provenance"],
-     ["--no-such-flag"]],
-)
+@pytest.mark.parametrize("args", [["--json", "--print-provenance"], ["--no-such-flag"]])
 def test_conflicting_flags_are_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["verify-artifact", BINARY, "--provenance-path", provenance("push-v14"),
@@ -158,8 +157,11 @@ def test_conflicting_flags_are_usage_errors(capsys: pytest.CaptureFixture[str], 
 
 def test_workflow_inputs_may_contain_equals_signs() -> None:
     assert parse_workflow_inputs(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(InputError, match="'=v': expected KEY=VALUE"):
+    with pytest.raises(PolicyError) as raised:
         parse_workflow_inputs(["=v"])
+    assert str(raised.value) == "--build-workflow-input '=v': expected KEY=VALUE"
+    assert parse_workflow_inputs({"a": "x=y"}) == {"a": "x=y"}
+    assert parse_workflow_inputs(None) == {}
 
 
 def test_help_documents_the_flags_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,7 +170,8 @@ def test_help_documents_the_flags_with_examples(capsys: pytest.CaptureFixture[st
     text = capsys.readouterr().out
     for flag in ("--provenance-path", "--source-uri", "--source-tag", "--source-versioned-tag",
                  "--source-branch", "--builder-id", "--build-workflow-input", "--print-provenance",
-                 "--json", "--digest", "--trusted-root", "examples:", "Exit status"):
+                 "--json", "--digest", "--trusted-root", "--policy", "--public-key", "examples:",
+                 "Exit status"):
         assert flag in text
 
 
