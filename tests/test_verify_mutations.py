@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 
 from slsa_models.errors import ProvenanceError
-from slsa_models.verify import CHECK_NAMES, Artifact, Policy, Report, verify_artifacts
+from slsa_models.verify import CHECK_NAMES, Artifact, Report, verify_artifacts
+from tests.policies import github_policy
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY_SHA256 = "376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706caa"
-POLICY = Policy(source_uri="github.com/slsa-framework/example-package")
+POLICY = github_policy(source_uri="github.com/slsa-framework/example-package")
 ARTIFACT = Artifact.from_digest(BINARY_SHA256)
 
 Doc = dict[str, Any]
