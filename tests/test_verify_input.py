@@ -15,7 +15,8 @@ import pytest
 
 from slsa_models.cli import main
 from slsa_models.errors import ProvenanceError
-from slsa_models.verify import Artifact, Policy, verify_artifacts
+from slsa_models.verify import Artifact, verify_artifacts
+from tests.policies import github_policy
 
 VECTORS = Path(__file__).parent / "vectors"
 REAL = VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"
@@ -60,8 +61,6 @@ def blob_bundle(doc: dict[str, Any]) -> None:
 NOT_A_BUNDLE = ("neither a Sigstore bundle (no mediaType) nor a DSSE envelope; "
                 "expected the .intoto.jsonl file the SLSA generator wrote")
 INVALID = "not a valid Sigstore bundle: "
-NO_TRUSTED_KEY = ("key-signed provenance needs a trusted public key: give --public-key PUB with "
-                  "--builder-id ID, or a policy file that trusts the builder's key")
 
 # name -> (file content, exact message after "<path>: ", or a prefix ending in ": ")
 CASES: dict[str, tuple[bytes, str]] = {
@@ -107,10 +106,6 @@ CASES: dict[str, tuple[bytes, str]] = {
     "a DSSE envelope without signatures": (
         as_bytes({"payloadType": "application/vnd.in-toto+json", "payload": "", "signatures": []}),
         "DSSE envelope without signatures"),
-    "a key-signed bundle": (edited(key_signed), NO_TRUSTED_KEY),
-    "a key-signed DSSE envelope": (
-        as_bytes({**real()["dsseEnvelope"], "signatures": [{"keyid": "k", "sig": "AAAA"}]}),
-        NO_TRUSTED_KEY),
     "a certificate that is not DER": (
         edited(lambda d: material(d)["certificate"].update(
             rawBytes=base64.b64encode(b"not a certificate").decode())), INVALID),
@@ -153,7 +148,7 @@ def test_unusable_provenance_is_a_provenance_error(tmp_path: Path, name: str) ->
     path = tmp_path / "provenance.intoto.jsonl"
     path.write_bytes(content)
     with pytest.raises(ProvenanceError) as raised:
-        verify_artifacts(path, [ARTIFACT], Policy(source_uri=SOURCE))
+        verify_artifacts(path, [ARTIFACT], github_policy(source_uri=SOURCE))
     check_message(str(raised.value), path, expected, name)
     assert raised.value.exit_code == 2
 
@@ -175,15 +170,44 @@ def test_the_cli_prints_one_error_line_and_exits_2(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["provenance.intoto.jsonl"]  # nothing written
 
 
+# Usable input of a kind the policy does not trust: a FAILED verdict (exit 1), not an error.
+KEY_SIGNED: dict[str, bytes] = {
+    "a key-signed bundle": edited(key_signed),
+    "a key-signed DSSE envelope": as_bytes(
+        {**real()["dsseEnvelope"], "signatures": [{"keyid": "k", "sig": "AAAA"}]}),
+}
+UNTRUSTED_KIND = (
+    "evidence-kind: expected slsa-github-generator or github-attestation, got key-signed "
+    "provenance (a local builder) (the policy does not trust local-builder evidence (add a "
+    "[local-builder] table to trust it))")
+
+
+@pytest.mark.parametrize("name", sorted(KEY_SIGNED))
+def test_key_signed_input_under_a_github_policy_fails_its_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    path = tmp_path / "provenance.intoto.jsonl"
+    path.write_bytes(KEY_SIGNED[name])
+    report = verify_artifacts(path, [ARTIFACT], github_policy(source_uri=SOURCE))
+    assert [c.message for c in report.checks] == [UNTRUSTED_KIND]
+    assert (report.passed, report.kind, report.builder_id) == (False, "local-builder", None)
+    code = main(["verify-artifact", str(BINARY), "--provenance-path", str(path),
+                 "--source-uri", SOURCE])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == f"FAILED: SLSA verification failed: {UNTRUSTED_KIND}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["provenance.intoto.jsonl"]
+
+
 def test_a_trailing_newline_and_pretty_printing_are_fine(tmp_path: Path) -> None:
     for content in (REAL.read_bytes() + b"\n", json.dumps(real(), indent=2).encode() + b"\n\n"):
         path = tmp_path / "p.intoto.jsonl"
         path.write_bytes(content)
-        assert verify_artifacts(path, [ARTIFACT], Policy(source_uri=SOURCE)).passed
+        assert verify_artifacts(path, [ARTIFACT], github_policy(source_uri=SOURCE)).passed
 
 
 def test_a_missing_file_and_a_directory(tmp_path: Path) -> None:
-    policy = Policy(source_uri=SOURCE)
+    policy = github_policy(source_uri=SOURCE)
     with pytest.raises(ProvenanceError) as raised:
         verify_artifacts(tmp_path / "nope.jsonl", [ARTIFACT], policy)
     assert str(raised.value) == f"{tmp_path / 'nope.jsonl'}: no such provenance file"
@@ -199,7 +223,7 @@ def test_a_200_mb_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
     tracemalloc.start()
     try:
         with pytest.raises(ProvenanceError) as raised:
-            verify_artifacts(huge, [ARTIFACT], Policy(source_uri=SOURCE))
+            verify_artifacts(huge, [ARTIFACT], github_policy(source_uri=SOURCE))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -213,7 +237,7 @@ def test_a_200_mb_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_an_endless_stream_is_not_read() -> None:
     with pytest.raises(ProvenanceError) as raised:
-        verify_artifacts(Path("/dev/zero"), [ARTIFACT], Policy(source_uri=SOURCE))
+        verify_artifacts(Path("/dev/zero"), [ARTIFACT], github_policy(source_uri=SOURCE))
     assert str(raised.value) == (
         "/dev/zero: not a regular file (a character device); give the provenance file itself"
     )
@@ -221,7 +245,7 @@ def test_an_endless_stream_is_not_read() -> None:
 
 def test_too_many_bytes_in_memory_are_refused() -> None:
     with pytest.raises(ProvenanceError, match=r"^provenance: more than the 16 MiB limit"):
-        verify_artifacts(b" " * (16 * 1024 * 1024 + 1), [ARTIFACT], Policy(source_uri=SOURCE))
+        verify_artifacts(b" " * (16 * 1024 * 1024 + 1), [ARTIFACT], github_policy(source_uri=SOURCE))
 
 
 def test_the_limit_is_checked_against_the_file_size(tmp_path: Path,
