@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
 from slsa_models import deploy
 from slsa_models.deploy.trust import resolve_trust
@@ -48,7 +48,7 @@ def deploy_flow(model_name: str, digest: str | None = None, store: str | None = 
     store_uri = store or default_store_uri()
     run_id = str(flow_run.id) if flow_run.id else None
     try:
-        settings = resolve_trust(trust, from_deployment=flow_run.deployment_id is not None)
+        settings = resolve_trust(trust, from_deployment=deployment.id is not None)
     except deploy.trust.TrustParametersRefused as error:
         refuse_run(store_uri, model_name, digest, error, run_id)
         raise

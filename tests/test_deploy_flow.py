@@ -29,7 +29,9 @@ BINARY_SHA256 = "376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706ca
 PROVENANCE = VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"
 SOURCE = "github.com/slsa-framework/example-package"
 MODEL = "example"
-POLICY = {"source_uri": SOURCE, "source_tag": "v14"}
+KEY_FLAGS = ["--public-key", str(Path(__file__).parents[1] / "examples" / "policies" / "local-builder.pub.pem"),
+             "--builder-id", "https://ci.example.com/builders/gpu-box"]
+POLICY = {"source_uri": SOURCE, "source_tag": "v14", "accept_unnamed": True}  # the vectors name no model
 
 
 def store_vector(store_uri: str, *, name: str = "binary-linux-amd64",
@@ -46,30 +48,47 @@ def store_vector(store_uri: str, *, name: str = "binary-linux-amd64",
     return key
 
 
-def run(store_uri: str, **parameters: Any) -> Any:
+def parameters(store_uri: str, digest: str | None = None, **trust: Any) -> dict[str, Any]:
+    """The flow's parameters: model, digest, store and (outside a deployment) the trust options."""
+    return {"model_name": MODEL, "store": store_uri, "digest": digest,
+            "trust": {key: value for key, value in {**POLICY, **trust}.items() if value is not None}}
+
+
+def run(store_uri: str, digest: str | None = None, **trust: Any) -> Any:
     from flows.deploy import deploy_flow
 
-    return deploy_flow(**{"model_name": MODEL, "store": store_uri, **POLICY, **parameters},
-                       return_state=True)
+    return deploy_flow(**parameters(store_uri, digest, **trust), return_state=True)
 
 
-def run_cli_flow(store_uri: str, capsys: pytest.CaptureFixture[str], **parameters: Any) -> tuple[int, str]:
+def run_cli_flow(store_uri: str, capsys: pytest.CaptureFixture[str], digest: str | None = None,
+                 **trust: Any) -> tuple[int, str]:
     """run_flow as ``python -m flows.deploy`` uses it: (exit code, last stderr line)."""
     from flows._cli import run_flow
     from flows.deploy import deploy_flow
 
-    code, _ = run_flow(deploy_flow, {"model_name": MODEL, "store": store_uri, **POLICY, **parameters})
+    code, _ = run_flow(deploy_flow, parameters(store_uri, digest, **trust))
     lines = capsys.readouterr().err.splitlines()
     return code, lines[-1] if lines else ""
 
 
+def trusted() -> tuple[Any, ...]:
+    """The deployer keys the flow's records verify with (the development deployer key here)."""
+    return deploy.deployer_for(None).trusted
+
+
 def outcomes(store_uri: str) -> list[str]:
-    return [record.outcome for record in deploy.read_history(open_store(store_uri), MODEL)]
+    return [record.outcome for record in deploy.read_history(open_store(store_uri), MODEL, trusted())]
 
 
 def current_bytes(store: ArtifactStore) -> bytes | None:
     found = store.read_with_tag(layout.current_key(MODEL))
     return found[0] if found else None
+
+
+def current_record(store: ArtifactStore) -> dict[str, Any]:
+    data = current_bytes(store)
+    assert data is not None
+    return deploy.open_record(data, trusted(), "current.json").record.to_dict()
 
 
 def artifacts_of(flow_run_id: Any) -> dict[str, Any]:
@@ -99,15 +118,15 @@ def test_verified_model_is_deployed_with_report_and_history(prefect_server: str,
     assert state.is_completed(), state.message
     result = state.result()
     store = open_store(s3_store_uri)
-    assert json.loads(current_bytes(store) or b"") == result
+    assert current_record(store) == result
     assert result["outcome"] == "promoted" and result["digest"] == f"sha256:{BINARY_SHA256}"
     assert result["object"]["key"] == key and result["object"]["etag"]
-    assert result["provenance"]["source"] == "store"
-    assert result["provenance"]["sha256"] == hashlib.sha256(PROVENANCE.read_bytes()).hexdigest()
-    assert result["verification"]["passed"] is True
+    assert result["evidence"][0]["source"] == "store"
+    assert result["evidence"][0]["sha256"] == hashlib.sha256(PROVENANCE.read_bytes()).hexdigest()
+    assert result["verification"][0]["passed"] is True
     assert result["smoke_load"]["status"] == "skipped"
     assert "not one of the six model formats" in result["smoke_load"]["detail"]
-    assert result["policy"]["source_tag"] == "v14"
+    assert result["policy"]["kinds"]["slsa-github-generator"]["source_tag"] == "v14"
     run_id = state.state_details.flow_run_id
     assert result["flow_run_id"] == str(run_id)
     assert flow_run(run_id).name == f"deploy-{MODEL}-{BINARY_SHA256[:12]}"
@@ -116,7 +135,7 @@ def test_verified_model_is_deployed_with_report_and_history(prefect_server: str,
     artifacts = artifacts_of(run_id)
     markdown = artifacts["verification-example"].data
     assert markdown.startswith(f"# DEPLOYED {MODEL} sha256:{BINARY_SHA256}")
-    for check in result["verification"]["checks"]:
+    for check in result["verification"][0]["checks"]:
         assert f"| {check['name']} | PASSED | {check['expected']} |" in markdown
     table = artifacts["deployments-example"].data
     rows = json.loads(table) if isinstance(table, str) else table
@@ -137,8 +156,8 @@ def test_provenance_from_a_url_when_the_store_has_none(prefect_server: str, s3_s
         state = run(s3_store_uri, provenance_url=url + "?token=secret")
     assert state.is_completed(), state.message
     record = state.result()
-    assert record["provenance"]["source"] == "url"
-    assert record["provenance"]["location"] == url  # the query is never recorded
+    assert record["evidence"][0]["source"] == "url"
+    assert record["evidence"][0]["location"] == url  # the query is never recorded
     stored = open_store(s3_store_uri).read_bytes(layout.provenance_key(key))
     assert stored == PROVENANCE.read_bytes()  # kept next to the model for serving and audits
 
@@ -193,7 +212,7 @@ def test_replaced_model_bytes_are_refused_and_reported(
     run_id = state.state_details.flow_run_id
     assert flow_run(run_id).state.is_failed()
     assert current_bytes(open_store(s3_store_uri)) is None
-    [refusal] = deploy.read_history(open_store(s3_store_uri), MODEL)
+    [refusal] = deploy.read_history(open_store(s3_store_uri), MODEL, trusted())
     assert refusal.outcome == "refused" and refusal.failed_check == "subject-digest"
     assert refusal.digest == f"sha256:{hashlib.sha256(bytes(tampered)).hexdigest()}"
 
@@ -224,8 +243,8 @@ def test_smoke_load_failure_refuses_verified_bytes(
     assert line.startswith("error: smoke-load: cannot load pytorch_model.pth from ")
     assert line.endswith("; nothing deployed")
     assert current_bytes(open_store(file_store_uri)) is None
-    [refusal] = deploy.read_history(open_store(file_store_uri), MODEL)
-    assert refusal.failed_check == "smoke-load" and refusal.verification["passed"] is True  # type: ignore[index]
+    [refusal] = deploy.read_history(open_store(file_store_uri), MODEL, trusted())
+    assert refusal.failed_check == "smoke-load" and refusal.verification[0]["passed"] is True
 
 
 @pytest.mark.parametrize(
@@ -277,7 +296,7 @@ def test_trained_model_deploys_end_to_end(
     key-signed provenance; `python -m flows.deploy --public-key PEM --builder-id ID` deploys it
     with a passing report and a smoke-load; serving loads it; the same model with one byte
     changed in the store is refused (here under --policy FILE) and current.json stays as it was."""
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
     from flows.train import train_flow
     from slsa_models import verify
     from slsa_models.provenance.signers import default_builder_id, dev_key_paths
@@ -286,9 +305,11 @@ def test_trained_model_deploys_end_to_end(
     trained = train_flow(model_format="pytorch_jitted_model.pt", model_name=MODEL, store=s3_store_uri,
                          epochs=1, attest=True)
     policy = tmp_path / "policy.toml"
+    from slsa_models.deploy.deployer import dev_deployer_key_paths
+
     policy.write_text(
-        f'version = 1\n[local.dev]\nbuilder-id = "{default_builder_id()}"\n'
-        f'public-key = "{dev_key_paths()[1]}"\n'
+        f'version = 2\n[local-builder.dev]\nbuilder-id = "{default_builder_id()}"\n'
+        f'public-key = "{dev_key_paths()[1]}"\n[deployer.dev]\npublic-key = "{dev_deployer_key_paths()[1]}"\n'
     )
     args = ["--model-name", MODEL, "--store", s3_store_uri, "--policy", str(policy)]
     assert main(["--model-name", MODEL, "--store", s3_store_uri, "--digest", f"sha256:{trained['sha256']}",
@@ -298,7 +319,7 @@ def test_trained_model_deploys_end_to_end(
     assert "smoke-load: passed: loaded with the safe loader of pytorch_jitted_model.pt" in out
     store = open_store(s3_store_uri)
     deployed = current_bytes(store)
-    assert json.loads(deployed or b"")["digest"] == f"sha256:{trained['sha256']}"
+    assert current_record(store)["digest"] == f"sha256:{trained['sha256']}"
     assert load_verified_model(store, MODEL, verify.load_policy(policy)) is not None
 
     body = bytearray(open_store(s3_store_uri).read_bytes(trained["key"]))
@@ -317,11 +338,11 @@ def test_trained_model_deploys_end_to_end(
 def test_cli_deploys_and_prints_verdict_and_location(
     prefect_server: str, file_store_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
 
     key = store_vector(file_store_uri)
     code = main(["--model-name", MODEL, "--store", file_store_uri, "--source-uri", SOURCE,
-                 "--source-tag", "v14", "--digest", BINARY_SHA256])
+                 "--source-tag", "v14", "--digest", BINARY_SHA256, "--accept-unnamed"])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     store = open_store(file_store_uri)
@@ -336,30 +357,27 @@ def test_cli_deploys_and_prints_verdict_and_location(
 def test_cli_json_prints_the_record(
     prefect_server: str, file_store_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
 
     store_vector(file_store_uri)
-    code = main(["--model-name", MODEL, "--store", file_store_uri, "--source-uri", SOURCE, "--json"])
+    code = main(["--model-name", MODEL, "--store", file_store_uri, "--source-uri", SOURCE, "--json",
+                 "--accept-unnamed"])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == json.loads(current_bytes(open_store(file_store_uri)) or b"")
+    assert printed == current_record(open_store(file_store_uri))
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--source-uri", SOURCE, "--source-tag", "v1", "--source-branch", "main"],
-         "error: argument --source-branch: not allowed with argument --source-tag"),
         (["--source-uri", SOURCE, "--digest", "sha256:abc"],
          "error: argument --digest: not a SHA-256 digest: 'sha256:abc' (expected sha256:<64 hex digits>)"),
-        (["--source-uri", SOURCE, "--build-workflow-input", "novalue"],
-         "error: argument --build-workflow-input: --build-workflow-input 'novalue': expected KEY=VALUE"),
     ],
 )
 def test_usage_errors_are_one_line(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
 
     with pytest.raises(SystemExit) as exited:
         main(["--model-name", MODEL, "--store", (tmp_path / "store").as_uri(), *args])
@@ -378,18 +396,33 @@ def test_usage_errors_are_one_line(
          "error: invalid model name '../up': use 1-128 letters, digits, '.', '_' or '-', starting with"
          " a letter or digit"),
         # The policy flags' rules are the verifier's (policy_from_options), checked before a run.
-        ([], "error: --source-uri is required: the repository the artifact must come from, e.g. "
-             "github.com/OWNER/REPO (or give --policy FILE, or --public-key PUB with --builder-id ID)"),
+        (["--source-tag", "v1"], "error: --source-uri is required: the repository the artifact must "
+         "come from, e.g. github.com/OWNER/REPO (or give --policy FILE, or --public-key PUB with "
+         "--builder-id ID)"),
+        # Without flags the policy is the deployment's, which must be configured.
+        ([], "error: no policy: set SLSA_MODELS_POLICY to the deployment's policy file (a TOML file, "
+             "see examples/policies/) in the worker's environment or prefect.yaml"),
+        (["--source-uri", SOURCE, "--build-workflow-input", "novalue"],
+         "error: --build-workflow-input 'novalue': expected KEY=VALUE"),
         (["--policy", "p.toml", "--source-tag", "v1"],
          "error: --policy replaces the policy flags: drop --source-tag (or drop --policy)"),
         (["--public-key", "b.pub.pem"],
          "error: --public-key needs --builder-id: key-signed provenance has no default trusted builder"),
+        (["--source-uri", SOURCE, "--source-tag", "v1", "--source-versioned-tag", "v1"],
+         "error: give a source tag or a source versioned tag, not both"),
+        # The issue's first attack: rules key-signed provenance cannot check are refused, never skipped.
+        *[([*KEY_FLAGS, flag, value],
+           f"error: {flag} cannot be checked on key-signed provenance (--public-key): a local build "
+           "records its git commit, not a ref, workflow inputs or a Sigstore root; to trust GitHub "
+           "builds and local keys together, use a policy file")
+          for flag, value in (("--source-tag", "v9.9.9"), ("--source-branch", "release"),
+                              ("--build-workflow-input", "approved=yes"))],
     ],
 )
 def test_bad_values_fail_before_a_flow_run(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
 
     store = tmp_path / "store"
     store.mkdir()
@@ -401,23 +434,25 @@ def test_bad_values_fail_before_a_flow_run(
 def test_cli_with_a_policy_file(
     prefect_server: str, file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
 
     policy = tmp_path / "policy.toml"
-    policy.write_text(f'version = 1\n[github]\nsource-uri = "{SOURCE}"\nsource-tag = "v14"\n')
+    policy.write_text(f'version = 2\naccept-unnamed = true\n[slsa-github-generator]\nsource-uri = "{SOURCE}"\n'
+                      'source-tag = "v14"\n')
     store_vector(file_store_uri)
     code = main(["--model-name", MODEL, "--store", file_store_uri, "--policy", str(policy)])
     assert code == 0
-    assert json.loads(current_bytes(open_store(file_store_uri)) or b"")["policy"]["source_tag"] == "v14"
+    recorded = current_record(open_store(file_store_uri))["policy"]
+    assert recorded["kinds"]["slsa-github-generator"]["source_tag"] == "v14"
 
 
 def test_cli_with_a_bad_policy_file_fails_before_a_flow_run(
     file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.deploy import main
+    from slsa_models.commands.deploy import main
 
     policy = tmp_path / "policy.toml"
-    policy.write_text("[github]\nsource-uri = 7\n")
+    policy.write_text("version = 2\n[slsa-github-generator]\nsource-uri = 7\n")
     assert main(["--model-name", MODEL, "--store", file_store_uri, "--policy", str(policy)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: {policy}: ")
@@ -451,3 +486,98 @@ def _serving(body: bytes) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# -- the gate fails closed: names bound, trust from the deployment ---------------------------------
+
+
+def test_a_model_trained_under_another_name_is_refused(
+    prefect_server: str, file_store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's second attack: train `fraud` with a trusted key, publish its file and provenance
+    as `digits-cnn`: the provenance names `fraud`, so the deploy of `digits-cnn` refuses it."""
+    from slsa_models.commands.deploy import main
+    from flows.train import train_flow
+    from slsa_models.provenance.signers import default_builder_id, dev_key_paths
+
+    trained = train_flow(model_format="pytorch_model.pth", model_name="fraud", store=file_store_uri,
+                         epochs=1, attest=True)
+    store = open_store(file_store_uri)
+    moved = publish_model(store, "digits-cnn", _download(store, trained["key"], tmp_path))
+    publish_provenance(store, moved.key, store.read_bytes(layout.provenance_key(trained["key"])))
+    code = main(["--model-name", "digits-cnn", "--store", file_store_uri,
+                 "--public-key", str(dev_key_paths()[1]), "--builder-id", default_builder_id()])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: SLSA verification failed: model-name: expected digits-cnn, got fraud (the evidence "
+        "was made for model 'fraud')")
+    assert store.read_with_tag(layout.current_key("digits-cnn")) is None
+    [refusal] = deploy.read_history(store, "digits-cnn", trusted())
+    assert refusal.outcome == "refused" and refusal.failed_check == "model-name"
+
+
+def _download(store: ArtifactStore, key: str, tmp_path: Path) -> Path:
+    dest = tmp_path / "copy" / layout.parse_model_key(key)[2]
+    dest.parent.mkdir()
+    store.download(key, dest)
+    return dest
+
+
+def _run_as_deployment(flow: Any, parameters: dict[str, Any], env: dict[str, str]) -> Any:
+    """Create a real deployment of ``flow`` on the test server and execute one of its runs
+    in-process, as a worker would (``run_flow`` with the deployment's flow run)."""
+    import os
+
+    from prefect import get_client
+    from prefect.flow_engine import run_flow
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name(flow.name)
+        deployment_id = client.create_deployment(flow_id=flow_id, name="gated",
+                                                 entrypoint="flows/deploy.py:deploy_flow")
+        flow_run = client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return run_flow(flow, flow_run=flow_run, parameters=parameters, return_type="state")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def test_a_deployment_run_may_not_choose_what_is_trusted(
+    prefect_server: str, file_store_uri: str, tmp_path: Path
+) -> None:
+    """The issue's fourth attack: someone who can start runs passes a policy that trusts their
+    own key. The run is refused and the refusal recorded; the deployment's policy is untouched."""
+    from flows.deploy import deploy_flow
+
+    store_vector(file_store_uri)
+    policy = tmp_path / "deployment-policy.toml"
+    policy.write_text(f'version = 2\naccept-unnamed = true\n[slsa-github-generator]\nsource-uri = "{SOURCE}"\n'
+                      'source-tag = "v15"\n')  # the deployment trusts only v15 builds
+    attacker = {"model_name": MODEL, "store": file_store_uri,
+                "trust": {"source_uri": SOURCE, "accept_unnamed": True}}
+    state = _run_as_deployment(deploy_flow, attacker, {"SLSA_MODELS_POLICY": str(policy)})
+    assert state.is_failed()
+    assert (state.message or "").endswith(
+        "this run passed trust parameters (accept_unnamed, source_uri): the deployment's own policy "
+        "(SLSA_MODELS_POLICY) decides what is trusted, not a run; nothing deployed (create the "
+        "deployment with SLSA_MODELS_ALLOW_RUN_POLICY=1 only for development)")
+    store = open_store(file_store_uri)
+    assert current_bytes(store) is None
+    [refusal] = deploy.read_history(store, MODEL, trusted())
+    assert refusal.outcome == "refused" and refusal.failed_check == deploy.TRUST_PARAMETERS
+
+    # The same deployment run without trust parameters is judged by the deployment's policy.
+    state = _run_as_deployment(deploy_flow, {"model_name": MODEL, "store": file_store_uri},
+                               {"SLSA_MODELS_POLICY": str(policy)})
+    assert state.is_failed() and "source-tag: expected v15, got v14" in (state.message or "")
+    # ... and with the development opt-in, the run's own policy applies.
+    state = _run_as_deployment(deploy_flow, {**attacker, "trust": {**attacker["trust"], "source_tag": "v14"}},
+                               {"SLSA_MODELS_POLICY": str(policy), "SLSA_MODELS_ALLOW_RUN_POLICY": "1"})
+    assert state.is_completed(), state.message
+    assert outcomes(file_store_uri) == ["promoted", "refused", "refused"]
