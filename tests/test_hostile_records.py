@@ -1,0 +1,97 @@
+"""Hostile and broken inputs to the gate's own parsers: artifacts that are not files, policy files
+nested 2,000 levels, deployment records of the wrong shape. One line, the documented exit code,
+nothing written (issue: hostile and broken inputs, cases 1, 2 and 8)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from slsa_models import deploy
+from slsa_models.deploy.records import RECORD_FORMAT, record_from_dict
+from slsa_models.errors import CorruptRecordError, InputError, UntrustedRecordError
+from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.provenance.signers import KeySigner
+from slsa_models.verify import TrustedKey, load_policy
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "slsa_models.cli", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", [["digest"], ["verify-artifact", "--provenance-path", "x.jsonl",
+                                                  "--source-uri", "github.com/a/b"]])
+def test_an_artifact_that_is_a_fifo_is_refused_at_once(tmp_path: Path, command: list[str]) -> None:
+    fifo = tmp_path / "model.pth"
+    os.mkfifo(fifo)
+    provenance = Path(__file__).parent / "vectors" / "binary-linux-amd64-push-v14.intoto.jsonl"
+    args = [part if part != "x.jsonl" else str(provenance) for part in command]
+    done = _cli(*args, str(fifo))
+    assert done.returncode == 2
+    assert done.stderr == f"error: {fifo}: not a regular file (a FIFO); give the file itself\n"
+
+
+def test_a_policy_nested_2000_levels_is_an_input_error(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("version = 2\nx = " + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(InputError) as caught:
+        load_policy(policy)
+    assert str(caught.value) == f"{policy}: nested too deeply; is this a policy file?"
+    done = _cli("verify-artifact", "--digest", "sha256:" + "a" * 64, "--provenance-path", str(policy),
+                "--policy", str(policy))
+    assert done.returncode == 2
+    assert done.stderr == f"error: {policy}: nested too deeply; is this a policy file?\n"
+
+
+def _valid() -> dict[str, object]:
+    return {"outcome": "promoted", "model_name": "m", "digest": "sha256:" + "a" * 64, "file_name": "f",
+            "object": {"key": "models/m/sha256-" + "a" * 64 + "/f"}, "evidence": [], "verification": [],
+            "smoke_load": {}, "policy": {}, "decision_id": "d", "decided_at": "2026-01-01T00:00:00+00:00",
+            "sequence": 0, "previous": None, "flow_run_id": None, "deployed_at": None, "reason": None,
+            "failed_check": None, "format": RECORD_FORMAT}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"digest": None, "outcome": "refused"}, None),  # a refusal of nothing downloaded: valid
+    ({"digest": 5}, "digest: expected str or NoneType, got int"),
+    ({"object": []}, "object: expected dict, got list"),
+    ({"object": {"key": 5}}, "object.key: expected a string"),
+    ({"sequence": "1"}, "sequence: expected int, got str"),
+    ({"sequence": True}, "sequence: expected int, got bool"),
+    ({"outcome": "deployed"}, "outcome 'deployed' is not one of promoted, refused, conflict"),
+    ({"digest": "sha256:abc"}, "not a SHA-256 digest: 'sha256:abc' (expected sha256:<64 hex digits>)"),
+    ({"format": "slsa-models/deployment-record/v1"}, "not a slsa-models/deployment-record/v2 document"),
+])
+def test_record_fields_are_type_checked(change: dict[str, object], message: str | None) -> None:
+    document = {**_valid(), **change}
+    if message is None:
+        assert record_from_dict(document).digest is None
+        return
+    with pytest.raises((ValueError, InputError)) as caught:
+        record_from_dict(document)
+    assert str(caught.value) == message
+
+
+def test_a_signed_record_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path) -> None:
+    """Even a record signed by the trusted deployer is parsed defensively (object {}, digest 5)."""
+    generate_key_pair(tmp_path / "d.pem", tmp_path / "d.pub.pem")
+    key = load_private_key(tmp_path / "d.pem")
+    statement = {"_type": "https://in-toto.io/Statement/v1", "subject": [],
+                 "predicateType": "https://slsa.dev/verification_summary/v1",
+                 "predicate": {"slsaModels": {**_valid(), "object": {}, "digest": 5}}}
+    data = KeySigner(key).sign(statement).encode()
+    with pytest.raises(CorruptRecordError) as caught:
+        deploy.open_record(data, (TrustedKey("d", key.public_key()),), "current.json")
+    assert str(caught.value) == ("current.json is not a deployment record (digest: expected str or "
+                                 "NoneType, got int); fix or remove it")
+    nested = json.loads(data)
+    nested["dsseEnvelope"]["payload"] = base64.b64encode(b"[" * 3000 + b"]" * 3000).decode()
+    with pytest.raises(UntrustedRecordError):  # no longer signed: never parsed as a record
+        deploy.open_record(json.dumps(nested).encode(), (TrustedKey("d", key.public_key()),), "here")
