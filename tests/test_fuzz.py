@@ -90,6 +90,24 @@ def test_statement_payload_types(payload_type: str | None, seed: bytes) -> None:
             pass
 
 
+@pytest.mark.parametrize("path", (("_type",), ("predicateType",), ("predicate", "buildType"),
+                                  ("predicate", "buildDefinition", "buildType")))
+@pytest.mark.parametrize("value", ([], {"": None}, 1, None, "x" * 10_000))
+def test_statement_fields_of_the_wrong_type(path: tuple[str, ...], value: object) -> None:
+    """Found by the campaign: an unhashable buildType or _type raised TypeError."""
+    for seed in corpus.payloads():
+        document = json.loads(seed)
+        parent = document
+        for key in path[:-1]:
+            parent = parent.get(key, {})
+        if path[-1] in parent:
+            parent[path[-1]] = value
+            for name in ("statement", "local-statement"):
+                outcome = targets.run(name, json.dumps(document).encode())
+                if isinstance(outcome, SlsaModelsError):
+                    assert len(str(outcome)) < 300
+
+
 NESTED = (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 5000 + b"0" + b"}" * 5000)
 HOSTILE_JSON = (*NESTED, b"9" * 5000, b'{"payloadType": 1, "payload": "", "signatures": [{}]}',
                 b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "dsseEnvelope": []}',

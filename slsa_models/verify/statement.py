@@ -142,6 +142,12 @@ class Provenance:
         return "", ref
 
 
+def _shown(value: object, limit: int = 80) -> str:
+    """A value from the payload, for a message: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _string(mapping: Mapping[str, Any], key: str) -> str | None:
     value = mapping.get(key) if isinstance(mapping, Mapping) else None
     return value if isinstance(value, str) else None
@@ -186,8 +192,8 @@ def _subjects(statement: Mapping[str, Any]) -> tuple[Subject, ...]:
 def _from_v02(statement: Mapping[str, Any], subjects: tuple[Subject, ...]) -> Provenance:
     predicate = _mapping(statement, "predicate")
     build_type = predicate.get("buildType")
-    if build_type not in GENERATOR_BUILD_TYPES:
-        raise StatementError(f"unsupported SLSA v0.2 buildType {build_type!r}")
+    if not isinstance(build_type, str) or build_type not in GENERATOR_BUILD_TYPES:
+        raise StatementError(f"unsupported SLSA v0.2 buildType {_shown(build_type)}")
     builder_id = _string(_mapping(predicate, "builder"), "id")
     if not builder_id:
         raise StatementError("the provenance has no builder.id")
@@ -245,8 +251,8 @@ def _from_v1(statement: Mapping[str, Any], subjects: tuple[Subject, ...]) -> Pro
     predicate = _mapping(statement, "predicate")
     definition = _mapping(predicate, "buildDefinition")
     build_type = definition.get("buildType")
-    if build_type not in GITHUB_WORKFLOW_BUILD_TYPES:
-        raise StatementError(f"unsupported SLSA v1 buildType {build_type!r}")
+    if not isinstance(build_type, str) or build_type not in GITHUB_WORKFLOW_BUILD_TYPES:
+        raise StatementError(f"unsupported SLSA v1 buildType {_shown(build_type)}")
     run_details = _mapping(predicate, "runDetails")
     builder_id = _string(_mapping(run_details, "builder"), "id")
     if not builder_id:
@@ -321,11 +327,11 @@ def parse_local_statement(payload_type: str | None, payload: bytes | None) -> Pr
     statement = _load_statement(payload_type, payload)
     if statement.get("_type") != STATEMENT_V1:
         raise StatementError(
-            f"in-toto statement type {statement.get('_type')!r}; expected {STATEMENT_V1!r}"
+            f"in-toto statement type {_shown(statement.get('_type'))}; expected {STATEMENT_V1!r}"
         )
     predicate_type = statement.get("predicateType")
     if predicate_type != SLSA_V1:
-        raise StatementError(f"predicate type {predicate_type!r}; expected {SLSA_V1!r}")
+        raise StatementError(f"predicate type {_shown(predicate_type)}; expected {SLSA_V1!r}")
     subjects = _subjects(statement)
     predicate = _mapping(statement, "predicate")
     definition = _mapping(predicate, "buildDefinition")
@@ -364,12 +370,13 @@ def parse_local_statement(payload_type: str | None, payload: bytes | None) -> Pr
 def parse_statement(payload_type: str | None, payload: bytes | None) -> Provenance:
     """Read a verified DSSE payload; StatementError says why it is not usable provenance."""
     statement = _load_statement(payload_type, payload)
-    if statement.get("_type") not in STATEMENT_TYPES:
-        raise StatementError(f"unsupported in-toto statement type {statement.get('_type')!r}")
+    statement_type = statement.get("_type")
+    if not isinstance(statement_type, str) or statement_type not in STATEMENT_TYPES:
+        raise StatementError(f"unsupported in-toto statement type {_shown(statement_type)}")
     subjects = _subjects(statement)
     predicate_type = statement.get("predicateType")
     if predicate_type == SLSA_V02:
         return _from_v02(statement, subjects)
     if predicate_type == SLSA_V1:
         return _from_v1(statement, subjects)
-    raise StatementError(f"unsupported predicate type {predicate_type!r}; expected SLSA provenance")
+    raise StatementError(f"unsupported predicate type {_shown(predicate_type)}; expected SLSA provenance")
