@@ -27,6 +27,8 @@ VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
 PROVENANCE = VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"
 SOURCE = "github.com/slsa-framework/example-package"
+TRUST = {"source_uri": "github.com/slsa-framework/example-package", "source_tag": "v14",
+         "accept_unnamed": True}
 MODEL = "example"
 TASK_ATTEMPTS = 4  # STORE_IO: the first run and 3 retries
 
@@ -79,7 +81,7 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     import tasks.fetch
     import tasks.promote
 
-    for step in (tasks.fetch.find_model, tasks.fetch.fetch_provenance, tasks.fetch.fetch_model,
+    for step in (tasks.fetch.find_model, tasks.fetch.fetch_evidence, tasks.fetch.fetch_model,
                  tasks.promote.promote, tasks.promote.record_refusal):
         assert step.retries == TASK_ATTEMPTS - 1
         monkeypatch.setattr(step, "retry_delay_seconds", 0)
@@ -89,8 +91,7 @@ def deploy_once(store_uri: str, capsys: pytest.CaptureFixture[str]) -> tuple[int
     from flows._cli import run_flow
     from flows.deploy import deploy_flow
 
-    code, _ = run_flow(deploy_flow, {"model_name": MODEL, "store": store_uri, "source_uri": SOURCE,
-                                     "source_tag": "v14"})
+    code, _ = run_flow(deploy_flow, {"model_name": MODEL, "store": store_uri, "trust": TRUST})
     lines = capsys.readouterr().err.splitlines()
     return code, lines[-1] if lines else ""
 
@@ -98,7 +99,11 @@ def deploy_once(store_uri: str, capsys: pytest.CaptureFixture[str]) -> tuple[int
 def state_of(store_uri: str) -> tuple[bytes | None, list[str]]:
     store = open_store(store_uri)
     found = store.read_with_tag(layout.current_key(MODEL))
-    return (found[0] if found else None), [r.outcome for r in deploy.read_history(store, MODEL)]
+    return (found[0] if found else None), [r.outcome for r in deploy.read_history(store, MODEL, trusted())]
+
+
+def trusted() -> tuple[Any, ...]:
+    return deploy.deployer_for(None).trusted
 
 
 def stop_on_first_call(server: RestartableS3, function: Any, calls: list[int]) -> Any:
@@ -117,8 +122,8 @@ def test_server_stops_as_the_download_starts(
 ) -> None:
     store_uri, server = flaky_s3
     calls: list[int] = []
-    original = deploy.download_model
-    monkeypatch.setattr(deploy, "download_model", stop_on_first_call(server, original, calls))
+    original = deploy.Gate.fetch_model
+    monkeypatch.setattr(deploy.Gate, "fetch_model", stop_on_first_call(server, original, calls))
     code, line = deploy_once(store_uri, capsys)
     assert code == 2
     assert line.startswith(f"error: cannot reach S3 endpoint {server.endpoint}: ")
@@ -126,21 +131,21 @@ def test_server_stops_as_the_download_starts(
 
     server.start()
     assert state_of(store_uri) == (None, [])  # nothing deployed, nothing recorded
-    monkeypatch.setattr(deploy, "download_model", original)
+    monkeypatch.setattr(deploy.Gate, "fetch_model", original)
     assert deploy_once(store_uri, capsys) == (0, "")
     current, history = state_of(store_uri)
     assert current is not None and history == ["promoted"]
 
 
-def test_server_stops_inside_promote(
+def test_server_stops_before_the_record_is_appended(
     prefect_server: str, flaky_s3: tuple[str, RestartableS3], no_retry_delay: None,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """After the verified object was pinned, before current.json is swapped."""
+    """After the verified object was pinned, before anything is written."""
     store_uri, server = flaky_s3
     calls: list[int] = []
-    original = promotion.swap_current
-    monkeypatch.setattr(promotion, "swap_current", stop_on_first_call(server, original, calls))
+    original = promotion.append_record
+    monkeypatch.setattr(promotion, "append_record", stop_on_first_call(server, original, calls))
     code, line = deploy_once(store_uri, capsys)
     assert code == 2
     assert line.startswith(f"error: cannot reach S3 endpoint {server.endpoint}: ")
@@ -148,43 +153,43 @@ def test_server_stops_inside_promote(
 
     server.start()
     assert state_of(store_uri) == (None, [])
-    monkeypatch.setattr(promotion, "swap_current", original)
+    monkeypatch.setattr(promotion, "append_record", original)
     assert deploy_once(store_uri, capsys) == (0, "")
     assert state_of(store_uri)[1] == ["promoted"]
 
 
-def test_server_stops_after_the_swap_before_the_history(
+def test_server_stops_after_the_record_before_the_swap(
     prefect_server: str, flaky_s3: tuple[str, RestartableS3], no_retry_delay: None,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """current.json is one atomic object: it holds the whole new record or the old one.
-    The missing history entry is visible as the next promotion's ``previous``."""
+    """The decision is in history (#0); current.json was never swapped. The next deploy's
+    decision (#1) replaces nothing it should not and chains after #0."""
     store_uri, server = flaky_s3
     calls: list[int] = []
-    original = promotion.append_record
-    monkeypatch.setattr(promotion, "append_record", stop_on_first_call(server, original, calls))
+    original = promotion.swap_current
+    monkeypatch.setattr(promotion, "swap_current", stop_on_first_call(server, original, calls))
     code, _ = deploy_once(store_uri, capsys)
     assert code == 2
 
     server.start()
-    current, history = state_of(store_uri)
-    assert current is not None and history == []
-    first = deploy.DeploymentRecord.from_json(current, "current.json")
-    assert first.outcome == "promoted"
-    monkeypatch.setattr(promotion, "append_record", original)
+    assert state_of(store_uri) == (None, ["promoted"])
+    monkeypatch.setattr(promotion, "swap_current", original)
     assert deploy_once(store_uri, capsys) == (0, "")
     again, history = state_of(store_uri)
-    assert history == ["promoted"]
-    assert deploy.DeploymentRecord.from_json(again or b"", "current.json").previous == first.summary()
+    assert history == ["promoted", "promoted"]
+    record = deploy.open_record(again or b"", trusted(), "current.json").record
+    store = open_store(store_uri)
+    assert record.sequence == 1
+    assert record.previous == deploy.records.record_digest(store.read_bytes(layout.history_key(MODEL, 0)))
 
 
 def test_two_deploys_race_for_one_model(
     prefect_server: str, s3_store_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two deploy flows in two threads. Both read current.json (absent) and only then, held
-    at a barrier, swap it: one compare-and-swap wins; the loser re-reads and either retries
-    on the winner's state (its decision is newer) or ends Failed with ConflictError (older).
-    The history has both."""
+    """Two deploy flows in two threads. Both append their decisions (#0 and #1), read
+    current.json (absent) and only then, held at a barrier, swap it: one compare-and-swap
+    wins; the loser re-reads and either retries on the winner's state (its decision is
+    newer) or ends Failed with ConflictError (older). current.json ends with #1."""
     from flows.deploy import deploy_flow
 
     store = open_store(s3_store_uri)
@@ -207,8 +212,7 @@ def test_two_deploys_race_for_one_model(
     states: dict[str, Any] = {}
 
     def racer(name: str) -> None:
-        states[name] = deploy_flow(model_name=MODEL, store=s3_store_uri, source_uri=SOURCE,
-                                   source_tag="v14", return_state=True)
+        states[name] = deploy_flow(model_name=MODEL, store=s3_store_uri, trust=TRUST, return_state=True)
 
     threads = [threading.Thread(target=racer, args=(name,)) for name in ("a", "b")]
     for thread in threads:
@@ -223,14 +227,10 @@ def test_two_deploys_race_for_one_model(
     assert len(completed) + len(failed) == 2 and completed
     for state in failed:
         assert "ConflictError" in (state.message or "") and "holds a newer deployment" in state.message
-    records = deploy.read_history(store, MODEL)
-    assert sorted(r.outcome for r in records) == sorted(
-        ["promoted"] * len(completed) + ["conflict"] * len(failed)
-    )
+    records = deploy.read_history(store, MODEL, trusted())
+    assert sorted(r.outcome for r in records) == sorted(["promoted"] * 2 + ["conflict"] * len(failed))
     assert len({r.flow_run_id for r in records}) == 2
-    current, _ = deploy.read_current(store, MODEL)
-    assert current is not None
+    held = deploy.read_current(store, MODEL, trusted()).signed
+    assert held is not None and held.record.sequence == 1
     winners = {str(state.state_details.flow_run_id) for state in completed}
-    assert current.flow_run_id in winners
-    if len(completed) == 2:  # the newer decision lost the swap, then retried on the older's state
-        assert current.previous is not None and current.previous["flow_run_id"] in winners
+    assert held.record.flow_run_id in winners
