@@ -55,10 +55,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def policy(trained: dict[str, Path], key: str, name: str) -> Path:
     path = trained["root"] / name
     path.write_text(f"""\
-[github]
+version = 2
+
+[slsa-github-generator]
 source-uri = "github.com/acme/models"
 
-[local.e2e]
+[local-builder.e2e]
 builder-id = "{BUILDER}"
 public-key = "keys/{key}.pub.pem"
 """)
