@@ -68,6 +68,16 @@ class SharedStack:
     def current(self) -> bytes:
         return self.s3().get_object(Bucket=BUCKET, Key=layout.current_key(MODEL))["Body"].read()
 
+    def record(self, key: str | None = None) -> dict[str, Any]:
+        """The signed deployment record at ``key`` (default current.json), verified with the
+        deployer key the stack's policy trusts."""
+        from slsa_models.deploy import open_record
+        from slsa_models.verify import load_policy
+
+        data = self.s3().get_object(Bucket=BUCKET, Key=key or layout.current_key(MODEL))["Body"].read()
+        deployers = load_policy(self.config.home / "policy.toml").deployers
+        return open_record(data, deployers, key or "current.json").record.to_dict()
+
 
 _SHARED: SharedStack | None = None
 
@@ -141,7 +151,7 @@ def test_stack_up_ends_with_a_deployed_verified_model(stack: SharedStack) -> Non
     assert progress[12] == (f"verdict:    PASSED: verified and deployed "
                             f"({config.ui_url}/runs/flow-run/{stack.deploy_run_id})")
 
-    current = json.loads(stack.current())
+    current = stack.record()
     assert current["outcome"] == "promoted" and current["model_name"] == MODEL
     assert current["object"]["key"] == model.group(1)
     assert current["digest"] == f"sha256:{model.group(2)}"
@@ -162,7 +172,8 @@ def test_deployments_are_registered_as_prefect_yaml_says(stack: SharedStack) -> 
 
     deploy = stack.api.deployment("deploy-model", "deploy")
     assert deploy is not None
-    assert deploy["parameters"] == {"model_name": MODEL, "policy_file": str(stack.config.home / "policy.toml")}
+    assert deploy["parameters"] == {"model_name": MODEL}  # the policy is the deployment's, not a parameter
+    assert deploy["job_variables"]["env"]["SLSA_MODELS_POLICY"] == str(stack.config.home / "policy.toml")
     assert stack.api.work_pool("slsa-models")["type"] == "process"
     assert stack.api.online_workers("slsa-models") == ["slsa-models-local"]
 
@@ -184,7 +195,7 @@ def test_prefect_cli_train_then_deploy_then_a_changed_byte_is_refused(stack: Sha
     deploy = stack.prefect("deployment", "run", "deploy-model/deploy", "--param", f"digest=sha256:{sha256}", *WATCH)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     deployed = stack.current()
-    record = json.loads(deployed)
+    record = stack.record()
     assert record["model_name"] == MODEL and record["object"]["key"] == key
     assert record["digest"] == f"sha256:{sha256}" and record["outcome"] == "promoted"
 
@@ -203,7 +214,8 @@ def test_prefect_cli_train_then_deploy_then_a_changed_byte_is_refused(stack: Sha
     assert state["type"] == "FAILED"
     assert "SLSA verification failed: subject-digest" in state["message"], state["message"]
     added = {k for k in stack.keys() if k.startswith(layout.history_prefix(MODEL))} - history_before
-    assert len(added) == 1 and "-refused-" in next(iter(added))  # the refusal is on record
+    [added_key] = added
+    assert stack.record(added_key)["outcome"] == "refused"  # the refusal is on record, signed
 
 
 def test_second_up_reuses_the_running_stack(stack: SharedStack) -> None:
@@ -289,8 +301,8 @@ def test_deploy_after_train_trigger_when_enabled(stack: SharedStack) -> None:
             time.sleep(1)
         assert triggered is not None, "no deploy run finished within 180 s of the train run"
         assert triggered["state"]["type"] == "COMPLETED", triggered["state"]
-        assert triggered["parameters"] == {"model_name": MODEL, "policy_file": str(stack.config.home / "policy.toml")}
-        record = json.loads(stack.current())  # the newest stored model, the one just trained, is deployed
+        assert triggered["parameters"] == {"model_name": MODEL, "digest": f"sha256:{layout.parse_model_key(key)[1]}"}
+        record = stack.record()  # exactly the digest the train run announced is deployed
         assert record["object"]["key"] == key and record["flow_run_id"] == triggered["id"]
     finally:
         paused = stack.prefect("automation", "pause", "deploy-after-train")
