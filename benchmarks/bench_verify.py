@@ -40,12 +40,12 @@ def main() -> None:
     from sigstore.models import Bundle
     from sigstore.verify.policy import OIDCIssuerV2
 
-    from slsa_models.verify import Artifact, Policy, verify_artifacts
+    from slsa_models.verify import Artifact, GeneratorPolicy, Policy, verify_artifacts
     from slsa_models.verify.crypto import get_verifier
 
     raw = args.vector.read_bytes()  # for the pre-parsed floor
     artifact = Artifact.from_digest(f"sha256:{ARTIFACT_SHA256}")
-    policy = Policy(source_uri=SOURCE)
+    policy = Policy(GeneratorPolicy(source_uri=SOURCE))
     verifier = get_verifier(None)  # the same offline public-good Verifier for both sides
     issuer = OIDCIssuerV2("https://token.actions.githubusercontent.com")
     parsed = Bundle.from_json(raw)

@@ -118,6 +118,10 @@ def loads_json(
     except RecursionError:
         value = None
         too_deep = True
+    except ValueError as problem:
+        if "integer string conversion" not in str(problem):
+            raise  # JSONDecodeError, UnicodeDecodeError: the caller describes those
+        raise error(f"{where}: a JSON number with more than 4300 digits; refusing to read it") from None
     else:
         too_deep = _deeper_than(value, max_depth)
     if too_deep:

@@ -197,7 +197,23 @@ def record_from_dict(document: object) -> DeploymentRecord:
         Digest.parse(values["digest"])
     if not isinstance(values["object"].get("key", ""), str):
         raise ValueError("object.key: expected a string")
+    _check_nested(values)
     return DeploymentRecord(**values)
+
+
+def _check_nested(values: dict[str, Any]) -> None:
+    """The nested shapes that reports read: evidence pieces, reports and their checks, smoke-load."""
+    for index, piece in enumerate(values["evidence"]):
+        if not isinstance(piece, dict) or not isinstance(piece.get("location"), str):
+            raise ValueError(f"evidence[{index}]: expected an object with a location string")
+    for index, report in enumerate(values["verification"]):
+        checks = report.get("checks") if isinstance(report, dict) else None
+        if not isinstance(checks, list) or not all(
+                isinstance(check, dict) and isinstance(check.get("name"), str) for check in checks):
+            raise ValueError(f"verification[{index}]: expected a report with a list of named checks")
+    smoke = values["smoke_load"]
+    if smoke and not all(isinstance(smoke.get(name), str) for name in ("status", "detail")):
+        raise ValueError("smoke_load: expected status and detail strings")
 
 
 def _reason(error: BaseException) -> str:

@@ -135,6 +135,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not valid TOML: {error}") from None
     except RecursionError:
         raise InputError(f"{path}: nested too deeply; is this a policy file?") from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise InputError(f"{path}: a number with more than 4300 digits; is this a policy file?") from None
 
 
 def _github(reader: _Reader, kind: str, table: object) -> GitHubBuildRules:
