@@ -296,9 +296,9 @@ def test_trained_model_deploys_end_to_end(
     key-signed provenance; `python -m flows.deploy --public-key PEM --builder-id ID` deploys it
     with a passing report and a smoke-load; serving loads it; the same model with one byte
     changed in the store is refused (here under --policy FILE) and current.json stays as it was."""
-    from slsa_models.commands.deploy import main
     from flows.train import train_flow
     from slsa_models import verify
+    from slsa_models.commands.deploy import main
     from slsa_models.provenance.signers import default_builder_id, dev_key_paths
     from slsa_models.serving import load_verified_model
 
@@ -496,8 +496,8 @@ def test_a_model_trained_under_another_name_is_refused(
 ) -> None:
     """The issue's second attack: train `fraud` with a trusted key, publish its file and provenance
     as `digits-cnn`: the provenance names `fraud`, so the deploy of `digits-cnn` refuses it."""
-    from slsa_models.commands.deploy import main
     from flows.train import train_flow
+    from slsa_models.commands.deploy import main
     from slsa_models.provenance.signers import default_builder_id, dev_key_paths
 
     trained = train_flow(model_format="pytorch_model.pth", model_name="fraud", store=file_store_uri,

@@ -438,9 +438,6 @@ def test_what_the_flags_build(context: Context, tmp_path: Path) -> None:
     assert policy_from_options(policy_file="", source_uri=SOURCE).kind_names == github.kind_names
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug: verify/options.py _given() drops empty strings, so --source-branch '' (an unset "
-    "shell variable) silently removes the rule instead of being refused as before the refactor"))
 def test_an_empty_rule_is_refused_not_dropped() -> None:
     with pytest.raises(PolicyError) as raised:
         policy_from_options(source_uri=SOURCE, source_branch="")
@@ -586,11 +583,6 @@ def _hint_tables(detail: str) -> list[str]:
 
 
 @pytest.mark.parametrize("evidence", ["sigstore", "key-signed"])
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug: verify/api.py _verify_sigstore calls wrong_kind(..., "
-    "'github', ...) when the policy has no GitHub kind: the report's kind is 'github' (not one of "
-    "KINDS) and the hint says 'add a [github] table', which version-2 files refuse; the "
-    "local-builder hint says [local-builder] where files need [local-builder.NAME]"))
 def test_the_evidence_kind_hint_names_a_table_a_policy_file_accepts(evidence: str,
                                                                     context: Context) -> None:
     if evidence == "sigstore":

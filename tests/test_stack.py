@@ -21,10 +21,10 @@ import yaml
 
 from slsa_models import formats
 from slsa_models.errors import InputError, StoreError
+from slsa_models.publishing import publish_model
 from slsa_models.stack import ServiceError, StackConfig, seaweedfs
 from slsa_models.stack.config import find_checkout
 from slsa_models.stack.process import Service, free_ports, require_free_port
-from slsa_models.publishing import publish_model
 from slsa_models.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]

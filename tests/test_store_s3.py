@@ -18,8 +18,8 @@ import pytest
 
 from slsa_models.errors import ConflictError, InputError, NotFoundError, SlsaModelsError, StoreError
 from slsa_models.store import MissingObjectError, open_store
-from slsa_models.store.s3 import MIN_PART_SIZE, S3Store
 from slsa_models.store.layout import model_key
+from slsa_models.store.s3 import MIN_PART_SIZE, S3Store
 
 PART = MIN_PART_SIZE  # S3's smallest part; moto enforces it too
 BIG = os.urandom(1024) * (2 * PART // 1024) + b"tail" * 1000  # 3 parts

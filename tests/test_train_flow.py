@@ -150,9 +150,9 @@ def test_key_holding_different_bytes_is_refused_and_kept(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Content addresses can only clash through tampering: plant other bytes at the model's key."""
-    from flows._cli import run_flow
     from prefect import flow
 
+    from flows._cli import run_flow
     from tasks.store import store_model
 
     model = tmp_path / "pytorch_model.pth"

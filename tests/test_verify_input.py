@@ -179,7 +179,7 @@ KEY_SIGNED: dict[str, bytes] = {
 UNTRUSTED_KIND = (
     "evidence-kind: expected slsa-github-generator or github-attestation, got key-signed "
     "provenance (a local builder) (the policy does not trust local-builder evidence (add a "
-    "[local-builder] table to trust it))")
+    "[local-builder.NAME] table to trust it))")
 
 
 @pytest.mark.parametrize("name", sorted(KEY_SIGNED))

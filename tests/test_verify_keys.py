@@ -397,7 +397,7 @@ def test_key_signed_provenance_under_a_github_only_policy_fails(
     assert failures(report) == [
         "evidence-kind: expected slsa-github-generator or github-attestation, got key-signed "
         "provenance (a local builder) (the policy does not trust local-builder evidence (add a "
-        "[local-builder] table to trust it))"]
+        "[local-builder.NAME] table to trust it))"]
     assert (report.kind, report.builder_id, report.commit, report.payload) == (
         "local-builder", None, None, None)  # vouches for nothing
     assert [a.passed for a in report.artifacts] == [False]
@@ -619,7 +619,7 @@ def test_key_signed_provenance_under_the_github_flags_fails_with_exit_1(
     assert (code, out) == (1, "")
     reason = ("evidence-kind: expected slsa-github-generator or github-attestation, got key-signed "
               "provenance (a local builder) (the policy does not trust local-builder evidence (add "
-              "a [local-builder] table to trust it))")
+              "a [local-builder.NAME] table to trust it))")
     assert err == (f"Verifying artifact {artifact_file}: FAILED: {reason}\n\n"
                    f"FAILED: SLSA verification failed: {reason}\n")
 

@@ -370,10 +370,6 @@ def test_the_trusted_root_of_the_evidences_own_kind_is_checked(tmp_path: Path) -
         "certificate-chain"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library bug: verify/api.py _verify_sigstore verifies first against the FIRST GitHub kind's "
-    "trusted root and returns FAILED when that fails, before the statement says which kind (and "
-    "root) the evidence belongs to; the verdict depends on the order of the kinds in Policy"))
 def test_the_order_of_the_kinds_does_not_change_the_verdict(tmp_path: Path) -> None:
     staging = _staging_root(tmp_path)
     policy = Policy(AttestationPolicy(source_uri=SOURCE, trusted_root=staging),

@@ -572,7 +572,7 @@ def _fake_trained_store(runner_temp: Path, name: str, data: bytes) -> str:
     key_dir = runner_temp / "store" / "models" / MODEL_NAME / f"sha256-{digest}"
     key_dir.mkdir(parents=True)
     (key_dir / name).write_bytes(data)
-    (runner_temp / "subjects.sha256").write_text(subject_line(digest, name))
+    (runner_temp / "subjects.sha256").write_text(subject_line(digest, f"{MODEL_NAME}/{name}"))
     return digest
 
 
@@ -600,9 +600,12 @@ def test_train_subjects_step_outputs_what_the_generator_accepts(tmp_path: Path, 
         "digest": f"sha256:{digest}",
     }
     subjects = generator_parse_subjects(outputs["base64-subjects"])
-    assert subjects == [(digest, name)]
-    assert base64.b64decode(outputs["base64-subjects"]).decode() == subject_line(digest, name)
-    assert generator_provenance_name(subjects) == f"{name}.intoto.jsonl"
+    assert subjects == [(digest, f"{MODEL_NAME}/{name}")]  # the subject binds the model's name
+    assert base64.b64decode(outputs["base64-subjects"]).decode() == subject_line(digest, f"{MODEL_NAME}/{name}")
+    # The file keeps the plain name: the workflow sets provenance-name (the generator's own
+    # default would be derived from the subject).
+    provenance_job = load(TRAIN)["jobs"]["provenance"]
+    assert provenance_job["with"]["provenance-name"] == "${{ needs.train.outputs.model-file }}.intoto.jsonl"
     # The file uploaded as the `model` artifact is the stored one.
     assert (tmp_path / "model" / name).read_bytes() == data
 
@@ -630,6 +633,17 @@ def test_train_subjects_step_refuses_a_missing_model(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"::error::the train flow did not store pytorch_model.pth at {stored}"
     assert output.read_text() == ""
     assert not (tmp_path / "model").exists()
+
+
+def test_train_subjects_step_refuses_a_subject_of_another_model(tmp_path: Path) -> None:
+    digest = _fake_trained_store(tmp_path, "pytorch_model.pth", b"trained bytes")
+    (tmp_path / "subjects.sha256").write_text(subject_line(digest, "fraud/pytorch_model.pth"))
+
+    result, output = _subjects_step(tmp_path)
+
+    assert result.returncode == 1
+    assert result.stdout.strip() == f"::error::subject fraud/pytorch_model.pth is not named {MODEL_NAME}/<file>"
+    assert output.read_text() == ""
 
 
 def test_train_subjects_step_refuses_more_than_one_subject(tmp_path: Path) -> None:
@@ -661,8 +675,9 @@ def test_train_job_steps_with_the_real_train_flow(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
     outputs = read_github_output(output.read_text())
-    [(digest, name)] = generator_parse_subjects(outputs["base64-subjects"])
-    assert name == outputs["model-file"] == "pytorch_model.pth"
+    [(digest, subject)] = generator_parse_subjects(outputs["base64-subjects"])
+    name = outputs["model-file"]
+    assert (subject, name) == (f"{MODEL_NAME}/pytorch_model.pth", "pytorch_model.pth")
     model = runner_temp / "model" / name
     assert hashlib.sha256(model.read_bytes()).hexdigest() == digest
     assert outputs["digest"] == f"sha256:{digest}"

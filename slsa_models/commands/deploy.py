@@ -61,7 +61,7 @@ def trust_from(args: argparse.Namespace) -> dict[str, Any] | None:
         options["policy_file"] = str(Path(options["policy_file"]).absolute())
     trust = {**options, "accept_unnamed": args.accept_unnamed, "allow_pickle": args.allow_pickle,
              "provenance_url": args.provenance_url}
-    given = {name: value for name, value in trust.items() if value not in (None, False, "", [])}
+    given = {name: value for name, value in trust.items() if value not in (None, False, [])}
     return given or None
 
 

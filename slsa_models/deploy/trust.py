@@ -44,7 +44,7 @@ class Trust:
 def resolve_trust(trust: Mapping[str, Any] | None, *, from_deployment: bool,
                   environ: Mapping[str, str] = os.environ) -> Trust:
     """The run's Trust: the deployment's own configuration, or (outside deployments) ``trust``."""
-    given = {name: value for name, value in (trust or {}).items() if value not in (None, False, "", [], {})}
+    given = {name: value for name, value in (trust or {}).items() if value not in (None, False, [], {})}
     if given and from_deployment and environ.get(RUN_POLICY_OPT_IN_ENV) != "1":
         raise TrustParametersRefused(
             f"this run passed trust parameters ({', '.join(sorted(given))}): the deployment's own "

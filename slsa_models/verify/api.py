@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from slsa_models.errors import InputError, ProvenanceError, StatementError
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
 from slsa_models.verify import checks as policy_checks
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.bundle import (
@@ -30,26 +31,51 @@ from slsa_models.verify.local import verify_key_signed
 from slsa_models.verify.names import named_models
 from slsa_models.verify.policy import GitHubBuildRules, LocalBuilderPolicy, Policy
 from slsa_models.verify.report import Check, Report, artifact_results, unverified
-from slsa_models.verify.statement import KIND_GENERATOR, KIND_LOCAL, parse_statement
+from slsa_models.verify.statement import parse_statement
 
 EVIDENCE_KIND = "evidence-kind"
 KindVerifier = Callable[[LoadedProvenance, Sequence[Artifact], Policy], Report]
 
 
+TABLES = {KIND_GENERATOR: "[slsa-github-generator]", KIND_GITHUB_ATTESTATION: "[github-attestation]",
+          KIND_LOCAL: "[local-builder.NAME]"}
+
+
 def wrong_kind(loaded: LoadedProvenance, artifacts: Sequence[Artifact], policy: Policy,
-               kind: str, label: str = "") -> Report:
-    """A FAILED report: the policy lists no kind that could judge this evidence."""
-    check = Check(EVIDENCE_KIND, False, " or ".join(policy.kind_names), label or kind,
-                  f"the policy does not trust {kind} evidence (add a [{kind}] table to trust it)")
-    return unverified(loaded, [check], artifacts, kind)
+               kinds: Sequence[str], label: str) -> Report:
+    """A FAILED report: the policy lists none of ``kinds``, the kinds that could judge this evidence."""
+    tables = " or ".join(TABLES[kind] for kind in kinds)
+    check = Check(EVIDENCE_KIND, False, " or ".join(policy.kind_names), label,
+                  f"the policy does not trust {' or '.join(kinds)} evidence (add a {tables} table to trust it)")
+    return unverified(loaded, [check], artifacts, kinds[0] if len(kinds) == 1 else loaded.kind)
+
+
+def _peek_kind(loaded: LoadedProvenance) -> str | None:
+    """The kind the statement inside a Sigstore bundle claims, read WITHOUT verifying it.
+
+    Used only to pick which kind's trusted root to verify against when the GitHub
+    kinds name different roots; the verified statement must then be of that kind.
+    """
+    import base64
+
+    try:
+        envelope = loaded.document["dsseEnvelope"]
+        payload = base64.b64decode(envelope["payload"], validate=True)
+        return parse_statement(envelope.get("payloadType"), payload).kind
+    except Exception:  # noqa: BLE001 - anything unreadable: no hint, verify with the default root
+        return None
 
 
 def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
                      policy: Policy) -> Report:
     github = [rules for rules in policy.kinds if isinstance(rules, GitHubBuildRules)]
     if not github:
-        return wrong_kind(loaded, artifacts, policy, "github", "Sigstore-signed provenance from GitHub")
+        return wrong_kind(loaded, artifacts, policy, (KIND_GENERATOR, KIND_GITHUB_ATTESTATION),
+                          "Sigstore-signed provenance from GitHub")
     root = github[0].trusted_root
+    if any(rules.trusted_root != root for rules in github):  # which root depends on the kind
+        claimed = policy.for_kind(_peek_kind(loaded) or "")
+        root = claimed.trusted_root if isinstance(claimed, GitHubBuildRules) else root
     signature = verify_bundle(loaded, root)
     checks = list(signature.checks)
     if not signature.passed:
@@ -62,7 +88,7 @@ def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         return unverified(loaded, checks, artifacts, KIND_SIGSTORE, signature.payload)
     rules = policy.for_kind(provenance.kind)
     if not isinstance(rules, GitHubBuildRules):
-        return wrong_kind(loaded, artifacts, policy, provenance.kind)
+        return wrong_kind(loaded, artifacts, policy, (provenance.kind,), provenance.kind)
     if rules.trusted_root != root:  # this kind trusts another Sigstore instance: verify against it
         signature = verify_bundle(loaded, rules.trusted_root)
         checks = list(signature.checks)
@@ -93,7 +119,7 @@ def _verify_legacy(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
     """slsa-github-generator v1.x/v2.0.0 files hold no log proof: nothing offline can vouch
     for when the short-lived certificate signed, so they FAIL with how to verify online."""
     if policy.for_kind(KIND_GENERATOR) is None:
-        return wrong_kind(loaded, artifacts, policy, KIND_GENERATOR)
+        return wrong_kind(loaded, artifacts, policy, (KIND_GENERATOR,), KIND_GENERATOR)
     check = Check(
         TRANSPARENCY_LOG,
         False,
@@ -109,7 +135,7 @@ def _verify_legacy(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
 def _verify_local(loaded: LoadedProvenance, artifacts: Sequence[Artifact], policy: Policy) -> Report:
     rules = policy.for_kind(KIND_LOCAL)
     if not isinstance(rules, LocalBuilderPolicy):
-        return wrong_kind(loaded, artifacts, policy, KIND_LOCAL, "key-signed provenance (a local builder)")
+        return wrong_kind(loaded, artifacts, policy, (KIND_LOCAL,), "key-signed provenance (a local builder)")
     return verify_key_signed(loaded, artifacts, rules)
 
 

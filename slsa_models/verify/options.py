@@ -43,7 +43,8 @@ def parse_workflow_inputs(values: Iterable[str] | Mapping[str, str] | None) -> d
 
 
 def _given(value: Any) -> bool:
-    return value is not None and value != "" and value != [] and value != () and value != {}
+    """Set at all: an empty string is given (and refused as empty), never silently dropped."""
+    return value is not None and value != [] and value != () and value != {}
 
 
 def policy_from_options(*, policy_file: str | os.PathLike[str] | None = None,

@@ -254,7 +254,11 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     reader.table(document, TOP_KEYS, "at the top level")
     kinds: list[Any] = [_github(reader, kind, document[kind]) for kind in GITHUB_TYPES if kind in document]
     if KIND_LOCAL in document:
-        kinds.append(LocalBuilderPolicy(_keys(reader, KIND_LOCAL, document[KIND_LOCAL], LOCAL_KEYS)))
+        keys = _keys(reader, KIND_LOCAL, document[KIND_LOCAL], LOCAL_KEYS)
+        try:
+            kinds.append(LocalBuilderPolicy(keys))
+        except InputError as error:
+            raise reader.error(str(error)) from None
     if not kinds:
         raise reader.error("trusts nothing: add a [slsa-github-generator], [github-attestation] or "
                            "[local-builder.NAME] table")
