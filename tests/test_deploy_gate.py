@@ -333,3 +333,34 @@ def test_public_keys_need_a_builder_id(tmp_path: Path) -> None:
 def test_bad_policy_values_fail_before_anything_runs() -> None:
     with pytest.raises(InputError, match="is not a GitHub repository"):
         policy_from_options(source_uri="gitlab.com/a")
+
+
+def test_attest_with_a_model_name_binds_the_evidence(file_store_uri: str, tmp_path: Path) -> None:
+    """`slsa-models attest --model-name example` names subjects example/<file>: the gate takes
+    it under a policy that refuses unnamed evidence, and refuses it for another model."""
+    import base64
+    import json
+
+    from slsa_models.cli import main
+    from slsa_models.provenance.keys import generate_key_pair
+    from slsa_models.verify import LocalBuilderPolicy, TrustedKey
+
+    generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    out = tmp_path / "model.bin.intoto.jsonl"
+    assert main(["attest", "--key", str(tmp_path / "k.pem"), "--builder-id", "https://ci.example.com/b",
+                 "--model-name", MODEL, str(model), "-o", str(out)]) == 0
+    statement = json.loads(base64.b64decode(json.loads(out.read_bytes())["dsseEnvelope"]["payload"]))
+    assert [subject["name"] for subject in statement["subject"]] == [f"{MODEL}/model.bin"]
+    key = TrustedKey.from_file(tmp_path / "k.pub.pem", name="b", builder_id="https://ci.example.com/b")
+    policy = Policy(LocalBuilderPolicy((key,)))
+    for name in (MODEL, "other"):
+        store = open_store(file_store_uri)
+        publish_provenance(store, publish_model(store, name, model).key, out)
+        gate = deploy.Gate(store, name, policy)
+        (tmp_path / name).mkdir()
+        verdict, _ = gate.run(tmp_path / name)
+        assert verdict.passed == (name == MODEL), verdict.reason
+    assert verdict.reason == ("SLSA verification failed: model-name: expected other, got example (the "
+                              "evidence was made for model 'example')")

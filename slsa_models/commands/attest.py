@@ -29,6 +29,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("artifacts", nargs="+", metavar="ARTIFACT", help="files to attest")
     parser.add_argument("--key", type=Path, required=True, help="PEM private key (ECDSA P-256)")
     parser.add_argument("--builder-id", required=True, help="builder.id to record; verifiers pin it")
+    parser.add_argument("--model-name", metavar="N",
+                        help="the model these files are: subjects are named N/<file> and model_name is "
+                        "recorded, so the deploy gate can bind them to model N (without it they name "
+                        "no model, and only a policy with accept-unnamed takes them)")
     parser.add_argument("-o", "--output", type=Path,
                         help="write here (default: standard output); an existing file is refused")
     parser.add_argument("--overwrite", action="store_true",
@@ -39,13 +43,16 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         _check_output(args.output, [args.key, *map(Path, args.artifacts)], args.overwrite)
     signer = KeySigner(load_private_key(args.key))
-    subjects = [(Path(p).name, sha256_file(p)) for p in args.artifacts]
-    bundle = attest(
-        subjects,
-        signer=signer,
-        builder_id=args.builder_id,
-        external_parameters={"artifacts": [name for name, _ in subjects], "command": "slsa-models attest"},
-    )
+    prefix = ""
+    parameters: dict[str, object] = {"command": "slsa-models attest"}
+    if args.model_name:
+        from slsa_models.store.layout import validate_model_name
+
+        prefix = validate_model_name(args.model_name) + "/"
+        parameters["model_name"] = args.model_name
+    subjects = [(prefix + Path(p).name, sha256_file(p)) for p in args.artifacts]
+    parameters["artifacts"] = [name for name, _ in subjects]
+    bundle = attest(subjects, signer=signer, builder_id=args.builder_id, external_parameters=parameters)
     if args.output:
         write_output(args.output, bundle.encode("utf-8"), overwrite=args.overwrite)
         print(f"wrote {args.output} for {len(subjects)} artifact(s)", file=sys.stderr)
