@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slsa_models.errors import SlsaModelsError
+from slsa_models.errors import SlsaModelsError, one_line
 
 
 class _HideExpectedTracebacks(logging.Filter):
@@ -36,13 +36,13 @@ def run_flow(flow: Callable[..., Any], parameters: Mapping[str, Any]) -> tuple[i
     try:
         state = flow(**parameters, return_state=True)
     except SlsaModelsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(one_line(error), file=sys.stderr)
         return error.exit_code, None
     if state.is_completed():
         return 0, state.result()
     error = state.result(raise_on_failure=False)
     if isinstance(error, SlsaModelsError):
-        print(f"error: {error}", file=sys.stderr)
+        print(one_line(error), file=sys.stderr)
         return error.exit_code, None
     print(f"error: flow run ended {state.name}: {error}", file=sys.stderr)
     return 1, None

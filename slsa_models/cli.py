@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from slsa_models import __version__
-from slsa_models.errors import SlsaModelsError
+from slsa_models.errors import SlsaModelsError, one_line
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(importlib.import_module(args._module).run(args))
     except SlsaModelsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(one_line(error), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         signum = _received[0] if _received else signal.SIGINT

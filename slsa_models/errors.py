@@ -86,6 +86,24 @@ class VerificationFailed(SlsaModelsError):
         self.report = report
 
 
+class TrustParametersRefused(PolicyError):
+    """A run of a deployment tried to choose what the gate trusts."""
+
+    exit_code = 1
+
+
+class RunFailed(SlsaModelsError):
+    """A deployment's flow run ended in a state other than Completed."""
+
+    exit_code = 1
+
+
+class ServiceError(SlsaModelsError):
+    """A stack service did not start, did not become ready, or did not stop."""
+
+    exit_code = 1
+
+
 def one_line(error: BaseException) -> str:
     """The error as the one line a user sees: ``error: <message>``, whitespace collapsed."""
     text = " ".join(str(error).split()) or type(error).__name__

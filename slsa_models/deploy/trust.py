@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slsa_models.errors import PolicyError
+from slsa_models.errors import PolicyError, TrustParametersRefused
 from slsa_models.verify import Policy, load_policy, policy_from_options
 
 POLICY_ENV = "SLSA_MODELS_POLICY"
@@ -27,11 +27,6 @@ RUN_POLICY_OPT_IN_ENV = "SLSA_MODELS_ALLOW_RUN_POLICY"
 # the keys a ``trust`` parameter may hold besides the policy flags
 TRUST_EXTRAS = ("policy_file", "accept_unnamed", "allow_pickle", "provenance_url")
 
-
-class TrustParametersRefused(PolicyError):
-    """A deployment run tried to choose what the gate trusts."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slsa_models.errors import InputError, SlsaModelsError
+from slsa_models.errors import InputError, RunFailed
 from slsa_models.stack.config import StackConfig
 from slsa_models.stack.prefect_api import PrefectAPI
 from slsa_models.stack.prefect_services import last_meaningful_line, prefect_argv, run_cli
@@ -27,11 +27,6 @@ _MODEL_URI = re.compile(r"`((?:s3|file)://[^`\s]+/models/[^`\s]+)`")
 
 Echo = Callable[[str], None]
 
-
-class RunFailed(SlsaModelsError):
-    """A deployment's flow run ended in a state other than Completed."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)

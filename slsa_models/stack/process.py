@@ -19,15 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from slsa_models.errors import InputError, SlsaModelsError
+from slsa_models.errors import InputError, ServiceError
 
 POLL_SECONDS = 0.25
 
-
-class ServiceError(SlsaModelsError):
-    """A stack service did not start, did not become ready, or did not stop."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
