@@ -41,34 +41,11 @@ def sha256_stream(
 
 
 def open_input(path: str | os.PathLike[str], buffering: int = -1) -> BinaryIO:
-    """Open a regular local file for reading, or raise InputError saying in one line why not.
+    """Open a regular local file for reading, or raise InputError saying in one line why not
+    (a FIFO or a device is refused instead of hanging or streaming forever)."""
+    from slsa_models.untrusted import open_regular_file
 
-    Opened without blocking, so a FIFO or a device is refused instead of hanging or
-    streaming forever.
-    """
-    import stat
-
-    from slsa_models.untrusted import file_kind
-
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot open: {error.strerror or error}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise InputError(f"{path}: is a directory, not a file")
-        raise InputError(f"{path}: not a regular file ({file_kind(mode)}); give the file itself")
-    os.set_blocking(fd, True)
-    return open(fd, "rb", buffering=buffering)
+    return open(open_regular_file(path, what="file"), "rb", buffering=buffering)
 
 
 def sha256_file(

@@ -278,16 +278,15 @@ def test_list_objects(store: ArtifactStore) -> None:
     assert store.list_objects("models/none/") == []
 
 
-def test_append_history_sorts_by_time(store: ArtifactStore) -> None:
-    start = datetime(2026, 5, 1, tzinfo=timezone.utc)
-    for minutes, outcome in [(2, "refused"), (0, "promoted"), (1, "refused")]:
-        key = history_key("digits", start + timedelta(minutes=minutes), outcome, SHA)
-        stored = store.append(key, f'{{"outcome": "{outcome}"}}'.encode())
+def test_append_history_is_write_once_and_sorts_by_sequence(store: ArtifactStore) -> None:
+    for sequence, outcome in [(2, "refused"), (0, "promoted"), (1, "refused")]:
+        stored = store.append(history_key("digits", sequence), f'{{"outcome": "{outcome}"}}'.encode())
         assert isinstance(stored, StoredObject)
     listed = store.list_objects(history_prefix("digits"))
     outcomes = [store.read_bytes(obj.key) for obj in listed]
     assert outcomes == [b'{"outcome": "promoted"}', b'{"outcome": "refused"}', b'{"outcome": "refused"}']
-    assert [obj.key for obj in listed][2].split("/")[-1].startswith("20260501T000200.000000Z-refused-")
+    with pytest.raises(ConflictError):
+        store.append(history_key("digits", 1), b'{"outcome": "promoted"}')
 
 
 # -- open_store ----------------------------------------------------------------------------------

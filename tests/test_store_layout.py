@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from slsa_models.errors import InputError
 from slsa_models.store.layout import (
     current_key,
+    evidence_key,
     history_key,
     history_prefix,
+    history_sequence,
+    is_evidence_of,
     model_key,
     model_prefix,
     parse_model_key,
@@ -82,34 +84,30 @@ def test_deployment_keys() -> None:
     assert history_prefix("digits") == "deployments/digits/history/"
 
 
-def test_history_key_is_sortable_unique_and_utc() -> None:
-    key = history_key("digits", WHEN, "promoted", HEX)
-    assert re.fullmatch(
-        rf"deployments/digits/history/20260102T030405\.678901Z-promoted-{HEX[:12]}-[0-9a-f]{{8}}\.json",
-        key,
-    )
-    validate_key(key)
-    assert history_key("digits", WHEN, "promoted", HEX) != key
-    plus_two = WHEN.astimezone(timezone(timedelta(hours=2)))
-    assert history_key("digits", plus_two, "refused", HEX).startswith(
-        "deployments/digits/history/20260102T030405.678901Z-refused-"
-    )
-    times = [WHEN + timedelta(microseconds=1), WHEN + timedelta(days=400), WHEN]
-    keys = [history_key("digits", when, "refused", HEX) for when in times]
-    assert sorted(keys) == [keys[2], keys[0], keys[1]]
+def test_history_key_is_the_sequence_and_sorts_in_decision_order() -> None:
+    keys = [history_key("digits", sequence) for sequence in (10, 2, 0, 9_999_999_999)]
+    assert keys[2] == "deployments/digits/history/0000000000.json"
+    assert sorted(keys) == [keys[2], keys[1], keys[0], keys[3]]
+    assert [history_sequence(key) for key in keys] == [10, 2, 0, 9_999_999_999]
+    for key in keys:
+        validate_key(key)
+    assert history_sequence("deployments/digits/history/20260102T030405.678901Z-promoted.json") is None
 
 
-def test_history_key_rejects_bad_input() -> None:
+@pytest.mark.parametrize("sequence", [-1, 10**10, True, 1.0, "1"])
+def test_history_key_rejects_bad_sequences(sequence: object) -> None:
     with pytest.raises(InputError) as error:
-        history_key("digits", datetime(2026, 1, 1), "promoted", HEX)
-    assert str(error.value) == (
-        "history time must be a timezone-aware datetime, got datetime.datetime(2026, 1, 1, 0, 0)"
-    )
-    with pytest.raises(InputError) as error:
-        history_key("digits", WHEN, "Promoted!", HEX)
-    assert str(error.value) == (
-        "invalid history outcome 'Promoted!': use 1-32 lowercase letters, digits, '_' or '-'"
-    )
+        history_key("digits", sequence)  # type: ignore[arg-type]
+    assert str(error.value) == f"invalid history sequence {sequence!r}"
+
+
+def test_evidence_keys_sit_next_to_the_model() -> None:
+    model = f"models/digits/sha256-{HEX}/pytorch_model.pth"
+    extra = evidence_key(model, "b" * 64)
+    assert extra == f"{model}.bbbbbbbbbbbb.intoto.jsonl"
+    assert is_evidence_of(extra, model) and is_evidence_of(model + ".intoto.jsonl", model)
+    assert not is_evidence_of(model + ".x.intoto.jsonl", model)
+    assert not is_evidence_of(model + ".bbbbbbbbbbbb.intoto.jsonl.bak", model)
 
 
 @pytest.mark.parametrize("key", ["a", "a/b.c", "models/x/sha256-1/f.intoto.jsonl", "a/b-c_d/e+f=g@h,i~j"])

@@ -50,6 +50,7 @@ from slsa_models.errors import InputError, PolicyError
 from slsa_models.flags import GITHUB_KINDS, POLICY_FLAGS
 from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
 from slsa_models.provenance.keys import load_public_key
+from slsa_models.untrusted import read_regular_file
 from slsa_models.verify.keys import TrustedKey, public_key_from_pem
 from slsa_models.verify.policy import (
     AttestationPolicy,
@@ -116,17 +117,8 @@ class _Reader:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_POLICY_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such policy file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a policy file") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the policy file: {error.strerror}") from None
-    if len(data) > MAX_POLICY_BYTES:
-        raise InputError(f"{path}: larger than 1 MiB; is this a policy file?")
+    data = read_regular_file(path, max_bytes=MAX_POLICY_BYTES, what="policy file",
+                             hint="; is this a policy file?")
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
