@@ -255,8 +255,10 @@ def test_smoke_load_failure_refuses_verified_bytes(
         (b"", "error: {model}.intoto.jsonl: empty file; expected a Sigstore bundle (.intoto.jsonl)"),
         (b"garbage, not JSON\n", "error: {model}.intoto.jsonl: not JSON (Expecting value at line 1"
                                  " column 1); expected a Sigstore bundle (.intoto.jsonl)"),
+        (b"[" * 1000 + b"]" * 1000, "error: {model}.intoto.jsonl: JSON nested more than 64 levels deep;"
+                                    " refusing to read it"),
     ],
-    ids=["missing", "empty", "garbage"],
+    ids=["missing", "empty", "garbage", "nested-1000"],
 )
 def test_unusable_provenance_fails_in_one_line(
     prefect_server: str, s3_store_uri: str, capsys: pytest.CaptureFixture[str],

@@ -263,3 +263,46 @@ def test_a_forged_newer_record_cannot_block_deploys(file_store_uri: str, tmp_pat
                            dataclasses.replace(record, sequence=10**9).sign(evil), None)
     decision = promote(store, verdict, deployer)
     assert decision.deployed and current(store, deployer) == decision.record
+
+
+def test_a_record_dated_in_the_future_does_not_block_deploys(file_store_uri: str, tmp_path: Path,
+                                                            deployer: deploy.Deployer) -> None:
+    """A validly signed record decided 'in 2999' (a host whose clock runs ahead) is older by
+    sequence than the next decision: order comes from the chain, never from clocks."""
+    import dataclasses
+
+    store = open_store(file_store_uri)
+    first = promote(store, passed_verdict(store, tmp_path / "a"), deployer)
+    future = dataclasses.replace(first.record, decided_at="2999-01-01T00:00:00.000000+00:00")
+    _, tag = store.read_with_tag(layout.current_key(MODEL))  # type: ignore[misc]
+    store.compare_and_swap(layout.current_key(MODEL), future.sign(deployer.signer), tag)
+    second = promote(store, passed_verdict(store, tmp_path / "b"), deployer)
+    assert second.deployed and second.record.sequence == 1
+    assert current(store, deployer) == second.record
+
+
+def test_evidence_from_a_second_signer_is_added_not_lost(file_store_uri: str, tmp_path: Path) -> None:
+    """Re-attesting the same bytes with another key adds a piece of evidence; a policy that
+    trusts only the new key deploys it (the old piece stays, and fails evidence-kind or signature)."""
+    from slsa_models.provenance.attest import attest
+    from slsa_models.verify import LocalBuilderPolicy, Policy
+
+    store = open_store(file_store_uri)
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"the same bytes")
+    key = publish_model(store, MODEL, model).key
+    trusted = []
+    for name in ("old", "new"):
+        generate_key_pair(tmp_path / f"{name}.pem", tmp_path / f"{name}.pub.pem")
+        bundle = attest([(f"{MODEL}/model.bin", layout.parse_model_key(key)[1])],
+                        signer=KeySigner(load_private_key(tmp_path / f"{name}.pem")),
+                        builder_id="https://ci.example.com/b", external_parameters={"model_name": MODEL})
+        publish_provenance(store, key, bundle.encode())
+        trusted.append(TrustedKey.from_file(tmp_path / f"{name}.pub.pem", name=name,
+                                            builder_id="https://ci.example.com/b"))
+    pieces = [obj.key for obj in store.list_objects(key + ".")]
+    assert len(pieces) == 2
+    (tmp_path / "work").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, Policy(LocalBuilderPolicy((trusted[1],)))).run(tmp_path / "work")
+    assert verdict.passed
+    assert [report.passed for report in verdict.reports if report is not None] == [False, True]

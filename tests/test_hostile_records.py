@@ -95,3 +95,24 @@ def test_a_signed_record_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Pat
     nested["dsseEnvelope"]["payload"] = base64.b64encode(b"[" * 3000 + b"]" * 3000).decode()
     with pytest.raises(UntrustedRecordError):  # no longer signed: never parsed as a record
         deploy.open_record(json.dumps(nested).encode(), (TrustedKey("d", key.public_key()),), "here")
+
+
+SECP112R1_PEM = """-----BEGIN PUBLIC KEY-----
+MDIwEAYHKoZIzj0CAQYFK4EEAAYDHgAEaU1KZLzB9IprXCLtQlfCJTsZr43Kq5Ik6sMeEg==
+-----END PUBLIC KEY-----"""
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    (f'public-key-pem = """{SECP112R1_PEM}"""\n',
+     "[local-builder.box] public-key-pem: not an ECDSA P-256 key (the local builder signs with P-256 only)"),
+    ('public-key = "k.pub.pem"\nexpires = 9999-12-31T23:00:00-05:00\n',
+     "[local-builder.box] public key 'box': expiry 9999-12-31T23:00:00-05:00 is out of range: in UTC it "
+     "falls outside the years 1 to 9999; give an earlier date"),
+])
+def test_unsupported_key_material_in_a_policy_file_is_one_line(tmp_path: Path, entry: str, message: str) -> None:
+    generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'version = 2\n[local-builder.box]\nbuilder-id = "https://ci.example.com/b"\n{entry}')
+    with pytest.raises(InputError) as caught:
+        load_policy(policy)
+    assert str(caught.value) == f"{policy}: {message}"
