@@ -9,13 +9,22 @@
 - ``s3_versioned_store_uri``: the same with bucket versioning enabled.
 - ``file_store_uri``: ``file:///<tmp>/store`` (an existing, empty directory).
 - ``store_uri``: parametrized over both, for tests whose behaviour is shared.
+
+Order independence: Prefect's logging handlers write to the ``sys.stderr`` of the
+moment Prefect configured logging, which inside a test is that test's capture
+stream, closed when the test ends; every later test that logs through them then
+fails. The hooks below point those handlers at whatever ``sys.stderr`` is when
+they write (see ``_CurrentStderr``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import socket
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +38,60 @@ _SESSION_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 _SESSION_UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+class _CurrentStderr:
+    """A stream that writes to ``sys.stderr`` as it is at each write (a test's capture, or
+    the terminal), never to one captured earlier and since closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stderr, name)
+
+
+_CURRENT_STDERR = _CurrentStderr()
+_NO_LOCK = contextlib.nullcontext()
+
+
+def _rebind_prefect_handlers() -> None:
+    """Point Prefect's stream handlers (console and debug; ``ext://sys.stderr`` in its
+    logging.yml) at ``_CURRENT_STDERR``, including the rich Console the console handler
+    prints through. Handlers Prefect creates later are caught at the next phase."""
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            if (isinstance(handler, logging.StreamHandler)
+                    and type(handler).__module__.startswith("prefect.")
+                    and handler.stream is not _CURRENT_STDERR):
+                with handler.lock or _NO_LOCK:  # not setStream: it flushes the old, maybe closed, stream
+                    handler.stream = _CURRENT_STDERR
+                console = getattr(handler, "console", None)
+                if console is not None:
+                    console.file = _CURRENT_STDERR
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        _rebind_prefect_handlers()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:  # before the test's capture streams are closed in teardown
+        _rebind_prefect_handlers()
 
 
 def _free_port() -> int:
