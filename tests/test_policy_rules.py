@@ -12,7 +12,8 @@ building a policy is refused with its exact line.
    attestation statement run through the verifier's own checks (no real
    attestation from the public-good GitHub issuer is available offline; see
    tests/test_verify_checks.py), plus the real cli/cli attestation bundle
-   (/work/shared/vectors/github-attestations) for the trusted root.
+   (/work/shared/vectors/github-attestations, a GitHub Enterprise custom issuer) for the
+   trusted root and gh attestation verify's rules (owner, repo, signer, issuer, refs, digests).
 2. Every refusal of ``policy_from_options`` and ``load_policy`` (and of ``Policy``
    itself) that is about which rules go with which kinds: the exact message.
 3. The attack: GitHub-only rules given with ``--public-key`` are refused, never
@@ -66,6 +67,9 @@ COMMIT = "4d329c75e7ec1725f7c9ce917a8799d408d06be3"
 GENERATOR = ("https://github.com/slsa-framework/slsa-github-generator/.github/workflows/"
              "generator_generic_slsa3.yml")
 ATTESTATIONS = Path("/work/shared/vectors/github-attestations/custom-issuer")
+HAMMER_TIME = "https://token.actions.githubusercontent.com/hammer-time"
+REAL_SAN = "https://github.com/too-legit/attest/.github/workflows/integration.yml@refs/heads/main"
+REAL_COMMIT = "283bf967fa3c591925dd25e6a6e8e781542117bf"
 LOCAL_BUILDER = "https://ci.example.com/builders/gpu-box"
 LOCAL_SOURCE = "github.com/acme/models"
 IN_TOTO = "application/vnd.in-toto+json"
@@ -177,9 +181,21 @@ def real_attestation(context: Context, rules: dict[str, Any]) -> list[str]:
     if not ATTESTATIONS.is_dir():
         pytest.skip(f"{ATTESTATIONS} is not here")
     report = verify_artifacts(ATTESTATIONS / "custom-issuer.sigstore.json",
-                              [Artifact.from_path(ATTESTATIONS / "custom-issuer-artifact")],
+                              [Artifact.from_path_both(ATTESTATIONS / "custom-issuer-artifact")],
                               Policy(AttestationPolicy(**rules)))
     return failed(report.checks)
+
+
+def self_hosted_attestation(context: Context, rules: dict[str, Any]) -> list[str]:
+    """The attestation of ``attestation_checks`` built on a self-hosted runner (certificate and
+    provenance say so)."""
+    identity, statement = attestation("refs/tags/v14")
+    identity = dataclasses.replace(identity, runner_environment="self-hosted")
+    statement["predicate"]["buildDefinition"]["internalParameters"]["github"][
+        "runner_environment"] = "self-hosted"
+    provenance = parse_statement(IN_TOTO, json.dumps(statement).encode())
+    return failed(C.evaluate(identity, provenance, AttestationPolicy(**rules),
+                             [Artifact.from_digest(SHA256)]))
 
 
 def key_signed(wrap: Callable[[dict[str, Any]], LocalBuilderPolicy]
@@ -263,12 +279,58 @@ def violations() -> dict[tuple[type, str], Violation]:
         attestation_checks("refs/heads/main"),
         const({"source_uri": SOURCE, "build_workflow_inputs": {"epochs": "3"}}),
         const({"epochs": "4"}), ["workflow-inputs"])
-    # The real attestation's issuer is a GitHub Enterprise one: it fails certificate-issuer
-    # under the public-good root, and already certificate-chain under another instance's.
+    # The real attestation (cli/cli's), signed under a GitHub Enterprise custom issuer: gh's rules.
+    real = {"owner": "too-legit", "cert_oidc_issuer": HAMMER_TIME}
     attestation_[(AttestationPolicy, "trusted_root")] = Violation(
         real_attestation, lambda c: {"source_uri": "github.com/too-legit/attest",
-                                     "trusted_root": c.root(PUBLIC_GOOD)},
-        lambda c: c.root(STAGING), ["certificate-chain"], baseline_failed=["certificate-issuer"])
+                                     "cert_oidc_issuer": HAMMER_TIME, "trusted_root": c.root(PUBLIC_GOOD)},
+        lambda c: c.root(STAGING), ["certificate-chain"])
+    attestation_.update({
+        (AttestationPolicy, "cert_oidc_issuer"): Violation(
+            real_attestation, const(real), const("https://token.actions.githubusercontent.com"),
+            ["certificate-issuer"]),
+        (AttestationPolicy, "owner"): Violation(
+            real_attestation, const({**real, "cert_identity": REAL_SAN}), const("someone-else"),
+            ["source-owner"]),
+        (AttestationPolicy, "repo"): Violation(
+            real_attestation, const({"repo": "too-legit/attest", "cert_oidc_issuer": HAMMER_TIME,
+                                     "cert_identity": REAL_SAN}),
+            const("too-legit/other"), ["source-uri"]),
+        (AttestationPolicy, "hostname"): Violation(
+            real_attestation, const({"repo": "too-legit/attest", "cert_oidc_issuer": HAMMER_TIME,
+                                     "cert_identity": REAL_SAN}),
+            const("acme.ghe.com"), ["source-owner", "source-uri"]),
+        (AttestationPolicy, "signer_repo"): Violation(
+            real_attestation, const({**real, "signer_repo": "too-legit/attest"}),
+            const("too-legit/attestations"), ["cert-identity"]),
+        (AttestationPolicy, "signer_workflow"): Violation(
+            real_attestation,
+            const({**real, "signer_workflow": "too-legit/attest/.github/workflows/integration.yml"}),
+            const("github.com/too-legit/attest/.github/workflows/integration.yml@refs/heads/dev"),
+            ["cert-identity"]),
+        (AttestationPolicy, "cert_identity"): Violation(
+            real_attestation, const({**real, "cert_identity": REAL_SAN}),
+            const(REAL_SAN.replace("main", "dev")), ["cert-identity"]),
+        (AttestationPolicy, "cert_identity_regex"): Violation(
+            real_attestation, const({**real, "cert_identity_regex": "^https://github.com/too-legit/attest/"}),
+            const("^https://github.com/too-legit/other/"), ["cert-identity"]),
+        (AttestationPolicy, "source_ref"): Violation(
+            real_attestation, const({**real, "source_ref": "refs/heads/main"}),
+            const("refs/heads/dev"), ["source-ref"]),
+        (AttestationPolicy, "source_digest"): Violation(
+            real_attestation, const({**real, "source_digest": REAL_COMMIT}), const("0" * 40),
+            ["source-digest"]),
+        (AttestationPolicy, "signer_digest"): Violation(
+            real_attestation, const({**real, "signer_digest": REAL_COMMIT}), const("0" * 40),
+            ["signer-digest"]),
+        (AttestationPolicy, "predicate_type"): Violation(
+            real_attestation, const(real), const("https://spdx.dev/Document"), ["predicate-type"]),
+        (AttestationPolicy, "digest_alg"): Violation(  # the subject records a SHA-256 only
+            real_attestation, const(real), const("sha512"), ["subject-digest"]),
+        (AttestationPolicy, "deny_self_hosted_runners"): Violation(
+            self_hosted_attestation, const({"source_uri": SOURCE, "deny_self_hosted_runners": False}),
+            const(True), ["runner-environment"]),
+    })
 
     def key(context: Context) -> dict[str, Any]:
         return {"name": "builder", "public_key": context.pem("builder"), "builder_id": LOCAL_BUILDER,

@@ -280,6 +280,7 @@ def builder_check(identity: GitHubIdentity, statement: dict[str, Any], **policy:
 
 
 def test_an_attestation_signer_defaults_to_a_workflow_of_the_source_repository() -> None:
+    """gh's default: the SAN matches (?i)^https://github.com/OWNER/REPO/ (from repo or source_uri)."""
     statement = attestation()
     assert failures(attestation_identity(), statement) == []  # release.yml of the source repo
     assert failures(attestation_identity(), statement,
@@ -287,10 +288,14 @@ def test_an_attestation_signer_defaults_to_a_workflow_of_the_source_repository()
     for signer in ("https://github.com/acme/builders/.github/workflows/build.yml@refs/tags/v1.0.0",
                    f"{REPO}-fork/.github/workflows/release.yml@refs/tags/v1.0.0"):
         identity, other = signed_by(signer)
-        assert failures(identity, other) == ["builder-id"]
-        assert builder_check(identity, other).message == (
-            f"builder-id: expected a workflow of {REPO}, got {signer} (the attestation was signed "
-            "by a workflow of another repository; name it with builder-id to trust it)")
+        assert failures(identity, other) == ["cert-identity"]
+        provenance = parse_statement(IN_TOTO, json.dumps(other).encode())
+        check = C.check_cert_identity(identity, AttestationPolicy(source_uri=SOURCE))
+        assert check.message == (
+            r"cert-identity: expected a SAN matching (?i)^https://github\.com/slsa-framework/"
+            f"example-package/, got {signer} (the attestation was signed by another workflow; "
+            "name the signer with signer-repo, signer-workflow or cert-identity to trust it)")
+        assert provenance.kind == KIND_GITHUB_ATTESTATION
 
 
 def test_the_generator_default_does_not_trust_the_source_repositorys_workflows() -> None:
@@ -315,8 +320,12 @@ def test_the_generator_default_does_not_trust_the_source_repositorys_workflows()
             "invocationId", f"{REPO}/actions/runs/1/attempts/1"), ["cert-run"]),
         (lambda s: s["predicate"]["buildDefinition"]["externalParameters"]["workflow"].__setitem__(
             "path", ".github/workflows/other.yml"), ["cert-workflow"]),
-        (lambda s: s["predicate"]["runDetails"]["builder"].__setitem__("id", "https://example.com"),
-         ["provenance-builder"]),
+        # builder.id is the workflow's own claim (the signing workflow, or
+        # https://github.com/actions/runner/github-hosted): gh does not read it, neither do we.
+        (lambda s: s["predicate"]["runDetails"]["builder"].__setitem__(
+            "id", "https://github.com/actions/runner/github-hosted"), []),
+        (lambda s: s["predicate"]["buildDefinition"]["externalParameters"]["workflow"].__setitem__(
+            "repository", f"{REPO}-fork"), ["source-uri", "source-materials", "cert-workflow"]),
     ],
 )
 def test_an_attestation_contradicting_its_certificate_fails(
@@ -349,14 +358,26 @@ def test_attestation_refs_branches_and_inputs() -> None:
     assert failures(identity, dispatch, builder_id=builder, source_tag="v14") == ["source-tag"]
 
 
-def test_an_attestation_signed_by_another_repositorys_workflow_needs_a_release_tag() -> None:
+@pytest.mark.parametrize("ref", ["refs/heads/main", "3c2a3e5ad7d5e2a0a5d0f8c6a8b1f1d9b8e8f5a1",
+                                 "refs/tags/v1.0.0"])
+def test_an_attestation_signed_by_a_named_reusable_workflow_passes_at_any_ref(ref: str) -> None:
+    """A reusable workflow of another repository (github/artifact-attestations-workflows pinned by
+    commit, say) signs: trusted once named (builder-id, signer-repo, signer-workflow, cert-identity),
+    at whatever ref the caller pinned; gh has no release-tag rule for attestations."""
     statement = attestation()
-    signer = "https://github.com/acme/builders/.github/workflows/build.yml@refs/heads/main"
+    workflow = "https://github.com/acme/builders/.github/workflows/build.yml"
+    signer = f"{workflow}@{ref}"
     statement["predicate"]["runDetails"]["builder"]["id"] = signer
-    identity = dataclasses.replace(attestation_identity(), san_uri=signer)
+    identity = dataclasses.replace(attestation_identity(), san_uri=signer, build_signer_uri=signer)
+    for rule in ({"builder_id": workflow}, {"signer_repo": "acme/builders"},
+                 {"signer_workflow": "acme/builders/.github/workflows/build.yml"},
+                 {"signer_workflow": f"github.com/acme/builders/.github/workflows/build.yml@{ref}"},
+                 {"cert_identity": signer}):
+        assert failures(identity, statement, **rule) == [], rule
+    assert failures(identity, statement, signer_repo="acme/builder") == ["cert-identity"]
     assert failures(identity, statement,
-                    builder_id="https://github.com/acme/builders/.github/workflows/build.yml"
-                    ) == ["builder-ref"]
+                    signer_workflow="acme/builders/.github/workflows/build.yml@refs/heads/dev"
+                    ) == ["cert-identity"]
 
 
 # --- legacy generator files (v1.x, v2.0.0) --------------------------------------------

@@ -426,17 +426,26 @@ def test_a_bad_policy_is_an_input_error(policy: dict[str, object], message: str)
         assert raised.value.exit_code == 2
 
 
-def test_a_policy_trusts_some_kind_and_sigstore_kinds_need_a_source_uri() -> None:
+def test_a_policy_trusts_some_kind_and_sigstore_kinds_need_a_source() -> None:
+    """Generator provenance needs source_uri; an attestation one of owner, repo or source_uri."""
     with pytest.raises(PolicyError) as raised:
         Policy()
     assert str(raised.value) == ("the policy trusts no kind of evidence: give at least one of "
                                  "slsa-github-generator, github-attestation, local-builder")
-    for kind_policy in (GeneratorPolicy, AttestationPolicy):
-        with pytest.raises(TypeError, match="source_uri"):
-            kind_policy()  # type: ignore[call-arg]
+    messages = {
+        GeneratorPolicy: "source URI is required: the repository the generator must have built "
+                         "from, e.g. github.com/OWNER/REPO",
+        AttestationPolicy: "give one of owner, repo or source URI (the repository, or the owner of "
+                           "the repositories, the attestation must come from)",
+    }
+    for kind_policy, message in messages.items():
+        for no_source in ({}, {"source_uri": None}):
+            with pytest.raises(PolicyError) as raised:
+                kind_policy(**no_source)
+            assert str(raised.value) == message
         with pytest.raises(PolicyError) as raised:
-            kind_policy(source_uri=None)  # type: ignore[arg-type]
-        assert str(raised.value) == "source URI None: expected a string like github.com/OWNER/REPO"
+            kind_policy(source_uri=7)  # type: ignore[arg-type]
+        assert str(raised.value) == "source URI 7: expected a string like github.com/OWNER/REPO"
 
 
 def test_generator_provenance_under_an_attestation_only_policy_fails() -> None:

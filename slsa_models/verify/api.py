@@ -25,11 +25,11 @@ from slsa_models.verify.bundle import (
     LoadedProvenance,
     load_provenance,
 )
-from slsa_models.verify.crypto import TRANSPARENCY_LOG, verify_bundle
+from slsa_models.verify.crypto import TRANSPARENCY_LOG, SignatureResult, verify_bundle
 from slsa_models.verify.github import GITHUB_URL, identity_from_certificate
 from slsa_models.verify.local import verify_key_signed
 from slsa_models.verify.names import named_models
-from slsa_models.verify.policy import GitHubBuildRules, LocalBuilderPolicy, Policy
+from slsa_models.verify.policy import AttestationPolicy, GitHubBuildRules, LocalBuilderPolicy, Policy
 from slsa_models.verify.report import Check, Report, artifact_results, unverified
 from slsa_models.verify.statement import parse_statement
 
@@ -66,17 +66,28 @@ def _peek_kind(loaded: LoadedProvenance) -> str | None:
         return None
 
 
+def _signing(rules: GitHubBuildRules) -> tuple[Path | None, str, bool]:
+    """What a kind verifies the signature with: its trusted root, the OIDC issuer the
+    certificate must name, and whether the issuer is compared ignoring case (gh's rule)."""
+    return rules.trusted_root, rules.oidc_issuer, isinstance(rules, AttestationPolicy)
+
+
+def _verify_signature(loaded: LoadedProvenance, signing: tuple[Path | None, str, bool]) -> SignatureResult:
+    root, issuer, fold_case = signing
+    return verify_bundle(loaded, root, issuer, fold_case=fold_case)
+
+
 def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
                      policy: Policy) -> Report:
     github = [rules for rules in policy.kinds if isinstance(rules, GitHubBuildRules)]
     if not github:
         return wrong_kind(loaded, artifacts, policy, (KIND_GENERATOR, KIND_GITHUB_ATTESTATION),
                           "Sigstore-signed provenance from GitHub")
-    root = github[0].trusted_root
-    if any(rules.trusted_root != root for rules in github):  # which root depends on the kind
+    signing = _signing(github[0])
+    if any(_signing(rules) != signing for rules in github):  # root and issuer depend on the kind
         claimed = policy.for_kind(_peek_kind(loaded) or "")
-        root = claimed.trusted_root if isinstance(claimed, GitHubBuildRules) else root
-    signature = verify_bundle(loaded, root)
+        signing = _signing(claimed) if isinstance(claimed, GitHubBuildRules) else signing
+    signature = _verify_signature(loaded, signing)
     checks = list(signature.checks)
     if not signature.passed:
         return unverified(loaded, checks, artifacts, KIND_SIGSTORE)
@@ -89,8 +100,8 @@ def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
     rules = policy.for_kind(provenance.kind)
     if not isinstance(rules, GitHubBuildRules):
         return wrong_kind(loaded, artifacts, policy, (provenance.kind,), provenance.kind)
-    if rules.trusted_root != root:  # this kind trusts another Sigstore instance: verify against it
-        signature = verify_bundle(loaded, rules.trusted_root)
+    if _signing(rules) != signing:  # this kind trusts another instance or issuer: verify again
+        signature = _verify_signature(loaded, _signing(rules))
         checks = list(signature.checks)
         if not signature.passed:
             return unverified(loaded, checks, artifacts, provenance.kind)

@@ -9,6 +9,7 @@ runner. Everything here reads values already authenticated by the signature.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from slsa_models.verify import semver
@@ -36,9 +37,10 @@ MISSING = "(missing)"
 # Every check name the verifier reports, in report order. Stable: users match on them.
 CHECK_NAMES: tuple[str, ...] = (
     "evidence-kind", "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
-    "signature", "key-hint", "key-expiry", "log-entry-binding", "statement",
-    "builder-id", "builder-ref", "source-uri", "provenance-builder", "source-materials",
-    SUBJECT_DIGEST, "source-branch", "source-tag", "source-versioned-tag", "workflow-inputs",
+    "signature", "key-hint", "key-expiry", "log-entry-binding", "statement", "predicate-type",
+    "builder-id", "cert-identity", "builder-ref", "source-owner", "source-uri", "provenance-builder",
+    "source-materials", SUBJECT_DIGEST, "source-ref", "source-digest", "signer-digest",
+    "source-branch", "source-tag", "source-versioned-tag", "workflow-inputs",
     "trigger",
     "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id", "cert-owner-id",
     "cert-run", "cert-workflow", "runner-environment",
@@ -154,10 +156,14 @@ def check_source_materials(provenance: Provenance) -> Check:
                  "" if ok else "source and trigger URIs do not match")
 
 
-def check_subject(provenance: Provenance, artifact: Artifact) -> Check:
-    expected = f"sha256:{artifact.sha256}"
+def check_subject(provenance: Provenance, artifact: Artifact, algorithm: str = "sha256") -> Check:
+    digest = artifact.digest(algorithm)
+    if digest is None:
+        return Check(SUBJECT_DIGEST, False, f"a {algorithm} subject digest", "no such digest of the artifact",
+                     f"the artifact was not hashed with {algorithm}", artifact=artifact.name)
+    expected = f"{algorithm}:{digest}"
     for subject in provenance.subjects:
-        if subject.digest.get("sha256", "").lower() == artifact.sha256:
+        if subject.digest.get(algorithm, "").lower() == digest:
             return Check(SUBJECT_DIGEST, True, expected, f"subject {subject.name}",
                          artifact=artifact.name)
     names = ", ".join(s.name for s in provenance.subjects)
@@ -271,17 +277,85 @@ def check_runner(identity: GitHubIdentity, provenance: Provenance) -> Check:
     return Check("runner-environment", True, GITHUB_HOSTED, GITHUB_HOSTED)
 
 
-def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: GitHubBuildRules,
-             artifacts: Sequence[Artifact]) -> list[Check]:
-    """Every policy check, in slsa-verifier's order, then the cross-checks."""
-    checks = [
-        check_builder_id(identity, policy),
-        check_builder_ref(identity, provenance),
-        check_source_uri(identity, provenance, policy),
-        check_provenance_builder(identity, provenance),
-        check_source_materials(provenance),
-    ]
-    checks += [check_subject(provenance, artifact) for artifact in artifacts]
+# --- GitHub artifact attestations: gh attestation verify's rules ---------------------
+
+def check_predicate_type(provenance: Provenance, expected: str) -> Check:
+    ok = provenance.predicate_type == expected
+    return Check("predicate-type", ok, expected, provenance.predicate_type,
+                 "" if ok else "the attestation has another predicate type")
+
+
+def check_cert_identity(identity: GitHubIdentity, policy: AttestationPolicy) -> Check:
+    """The certificate's SubjectAlternativeName, exactly or by regex (unanchored, as gh's
+    sigstore-go matcher), as gh builds the rule from the policy."""
+    how, value = policy.identity
+    actual = identity.san_uri
+    if how == "exact":
+        ok = actual == value
+        return Check("cert-identity", ok, value, _show(actual),
+                     "" if ok else "the attestation was signed by another workflow")
+    ok = actual is not None and re.search(value, actual) is not None
+    detail = "" if ok else ("the attestation was signed by another workflow; name the signer with "
+                            "signer-repo, signer-workflow or cert-identity to trust it")
+    return Check("cert-identity", ok, f"a SAN matching {value}", _show(actual), detail)
+
+
+def _cert_equal(name: str, expected: str, actual: str | None, what: str) -> Check:
+    """gh's comparison of a certificate extension: equal ignoring case."""
+    ok = actual is not None and actual.casefold() == expected.casefold()
+    return Check(name, ok, expected, _show(actual), "" if ok else f"the certificate records another {what}")
+
+
+def check_source_owner(identity: GitHubIdentity, policy: AttestationPolicy) -> Check:
+    return _cert_equal("source-owner", policy.url(policy.owner_name),
+                       identity.source_repository_owner_uri, "source repository owner")
+
+
+def check_attestation_source(identity: GitHubIdentity, provenance: Provenance,
+                             policy: AttestationPolicy, repository: str) -> Check:
+    """The certificate's source repository (gh's rule), and the provenance's workflow
+    repository and first dependency, all name ``repository`` (ignoring case)."""
+    expected = policy.url(repository)
+    check = _cert_equal("source-uri", expected, identity.source_repository_uri, "source repository")
+    if not check.passed:
+        return check
+    found = [("the provenance workflow", split_git_uri(provenance.trigger_uri)[0]),
+             ("the provenance source (resolvedDependencies)", split_git_uri(provenance.source_uri)[0])]
+    for label, value in found:
+        if value is None or value.removeprefix("git+").casefold() != expected.casefold():
+            return Check("source-uri", False, expected, f"{_show(value)} in {label}",
+                         "the provenance names another repository than its certificate")
+    return check
+
+
+def evaluate_attestation(identity: GitHubIdentity, provenance: Provenance, policy: AttestationPolicy,
+                         artifacts: Sequence[Artifact]) -> list[Check]:
+    """gh attestation verify's checks (predicate type, signer, owner, repository, refs and
+    digests, runner), the rules shared with slsa-verifier's flags, and the cross-checks."""
+    checks = [check_predicate_type(provenance, policy.predicate_type)]
+    checks.append(check_builder_id(identity, policy) if policy.builder_id is not None
+                  else check_cert_identity(identity, policy))
+    checks.append(check_source_owner(identity, policy))
+    if policy.repository is not None:
+        checks.append(check_attestation_source(identity, provenance, policy, policy.repository))
+    checks.append(check_source_materials(provenance))
+    checks += [check_subject(provenance, artifact, policy.digest_alg) for artifact in artifacts]
+    for name, expected, actual, what in (
+            ("source-ref", policy.source_ref, identity.source_repository_ref, "source ref"),
+            ("source-digest", policy.source_digest, identity.source_repository_digest, "source commit"),
+            ("signer-digest", policy.signer_digest, identity.build_signer_digest, "signer commit")):
+        if expected is not None:
+            checks.append(_cert_equal(name, expected, actual, what))
+    checks += _ref_and_input_checks(identity, provenance, policy)
+    checks += check_certificate_consistency(identity, provenance)
+    if policy.deny_self_hosted_runners:
+        checks.append(check_runner(identity, provenance))
+    return checks
+
+
+def _ref_and_input_checks(identity: GitHubIdentity, provenance: Provenance,
+                          policy: GitHubBuildRules) -> list[Check]:
+    checks = []
     if policy.source_branch is not None:
         checks.append(check_source_branch(provenance, policy.source_branch))
     if policy.source_tag is not None:
@@ -292,6 +366,24 @@ def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: GitHubBui
         checks.append(check_workflow_inputs(provenance, dict(policy.build_workflow_inputs)))
     if policy.triggers:
         checks.append(check_trigger(identity, policy.triggers))
+    return checks
+
+
+def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: GitHubBuildRules,
+             artifacts: Sequence[Artifact]) -> list[Check]:
+    """Every policy check of the policy's kind: for generator provenance slsa-verifier's, in
+    its order, then the cross-checks; for attestations ``evaluate_attestation``."""
+    if isinstance(policy, AttestationPolicy):
+        return evaluate_attestation(identity, provenance, policy, artifacts)
+    checks = [
+        check_builder_id(identity, policy),
+        check_builder_ref(identity, provenance),
+        check_source_uri(identity, provenance, policy),
+        check_provenance_builder(identity, provenance),
+        check_source_materials(provenance),
+    ]
+    checks += [check_subject(provenance, artifact) for artifact in artifacts]
+    checks += _ref_and_input_checks(identity, provenance, policy)
     checks += check_certificate_consistency(identity, provenance)
     checks.append(check_runner(identity, provenance))
     return checks

@@ -81,16 +81,22 @@ class _IssuerPolicy:
     """A sigstore VerificationPolicy that requires the OIDC issuer and remembers what it saw,
     so an issuer mismatch is reported as such rather than guessed from a message."""
 
-    def __init__(self, expected: str) -> None:
+    def __init__(self, expected: str, fold_case: bool = False) -> None:
         self.expected = expected
+        self.fold_case = fold_case
         self.actual: str | None = None
         self.failed = False
+
+    def matches(self, actual: str | None) -> bool:
+        if actual is None or not self.fold_case:
+            return actual == self.expected
+        return actual.casefold() == self.expected.casefold()
 
     def verify(self, cert: Any) -> None:
         from sigstore.errors import VerificationError
 
         self.actual = oidc_issuer(cert)
-        if self.actual != self.expected:
+        if not self.matches(self.actual):
             self.failed = True
             raise VerificationError(
                 f"certificate OIDC issuer is {self.actual!r}, expected {self.expected!r}"
@@ -196,10 +202,21 @@ def _crypto_checks(issuer: str) -> tuple[tuple[str, str], ...]:
                  for name, expected in CRYPTO_CHECKS)
 
 
+def _issuer_detail(policy: _IssuerPolicy, error: Exception) -> str:
+    """gh's hint when the certificate names a custom issuer under the expected one."""
+    if policy.actual and policy.actual.startswith(policy.expected + "/"):
+        return ("a custom OIDC issuer under the expected one, as a GitHub Enterprise issuer "
+                "policy makes; to trust it, give it with --cert-oidc-issuer, or cert-oidc-issuer "
+                "in [github-attestation]")
+    return one_line(error)
+
+
 def verify_bundle(
     loaded: LoadedProvenance,
     trusted_root: Path | None = None,
     issuer: str = GITHUB_ACTIONS_ISSUER,
+    *,
+    fold_case: bool = False,
 ) -> SignatureResult:
     """Verify a Sigstore bundle's DSSE envelope offline; never raises for a bad signature.
 
@@ -208,7 +225,7 @@ def verify_bundle(
     they never ran.
     """
     verifier = get_verifier(trusted_root)
-    policy = _IssuerPolicy(issuer)
+    policy = _IssuerPolicy(issuer, fold_case)
     try:
         payload_type, payload = verifier.verify_dsse(loaded.bundle, policy)
     except Exception as error:  # VerificationError, and anything a hostile bundle provokes
@@ -216,8 +233,11 @@ def verify_bundle(
         checks = []
         for name, expected in _crypto_checks(issuer):
             if name == failed:
-                actual = (policy.actual or "none") if name == CERTIFICATE_ISSUER else "invalid"
-                checks.append(Check(name, False, expected, actual, one_line(error)))
+                if name == CERTIFICATE_ISSUER:
+                    checks.append(Check(name, False, expected, policy.actual or "none",
+                                        _issuer_detail(policy, error)))
+                else:
+                    checks.append(Check(name, False, expected, "invalid", one_line(error)))
                 break
             checks.append(Check(name, True, expected, _passed_actual(name, loaded, policy)))
         return SignatureResult(checks)

@@ -23,6 +23,7 @@ PolicyError (exit 2) before any file is read.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -32,7 +33,10 @@ from typing import ClassVar
 from slsa_models.errors import PolicyError
 from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KINDS
 from slsa_models.verify import semver
+from slsa_models.verify.github import GITHUB_ACTIONS_ISSUER
 from slsa_models.verify.keys import TrustedKey
+
+SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 
 GITHUB_GIT_PREFIX = "git+https://github.com/"
 
@@ -99,7 +103,7 @@ class GitHubBuildRules:
     """
 
     kind: ClassVar[str] = ""
-    source_uri: str
+    source_uri: str | None = None
     source_tag: str | None = None
     source_versioned_tag: str | None = None
     source_branch: str | None = None
@@ -109,7 +113,8 @@ class GitHubBuildRules:
     trusted_root: Path | None = None
 
     def __post_init__(self) -> None:
-        normalize_source_uri(self.source_uri)
+        if self.source_uri is not None:
+            normalize_source_uri(self.source_uri)
         for name in ("source_tag", "source_versioned_tag", "source_branch", "builder_id"):
             _optional_text(name.replace("_", " "), getattr(self, name))
         if self.source_tag is not None and self.source_versioned_tag is not None:
@@ -134,8 +139,13 @@ class GitHubBuildRules:
 
     # Cached: a policy is immutable and often reused for many verifications.
     @functools.cached_property
-    def normalized_source_uri(self) -> str:
-        return normalize_source_uri(self.source_uri)
+    def normalized_source_uri(self) -> str | None:
+        return None if self.source_uri is None else normalize_source_uri(self.source_uri)
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The OIDC issuer the signing certificate must name."""
+        return GITHUB_ACTIONS_ISSUER
 
     @functools.cached_property
     def expected_builder(self) -> BuilderID | None:
@@ -149,12 +159,160 @@ class GeneratorPolicy(GitHubBuildRules):
 
     kind: ClassVar[str] = KIND_GENERATOR
 
+    def __post_init__(self) -> None:
+        if self.source_uri is None:
+            raise PolicyError("source URI is required: the repository the generator must have "
+                              "built from, e.g. github.com/OWNER/REPO")
+        super().__post_init__()
+
+
+DIGEST_ALGORITHMS = ("sha256", "sha512")
+TENANT_SUFFIX = ".ghe.com"
+# `gh attestation verify --signer-workflow`: a value holding a host (``github.com/o/r/...``).
+_HOST_PREFIX = re.compile(r"^[a-zA-Z0-9-]+\.[a-zA-Z0-9-]+.*$")
+# The "@<ref>" that ends a workflow identity: a refs/ path or a bare object id.
+_SIGNER_REF = r"@(refs/.*|[0-9a-fA-F]+)"
+_META = frozenset("\\.+*?()|[]{}^$")
+
+
+def quote_meta(text: str) -> str:
+    """Go's ``regexp.QuoteMeta`` (what gh writes in the patterns it prints); valid for ``re``."""
+    return "".join("\\" + char if char in _META else char for char in text)
+
+
+_IDENTITY_RULES = ("signer_repo", "signer_workflow", "cert_identity", "cert_identity_regex", "builder_id")
+
 
 @dataclass(frozen=True)
 class AttestationPolicy(GitHubBuildRules):
-    """GitHub artifact attestations; default signer: a workflow of the source repository."""
+    """GitHub artifact attestations, with ``gh attestation verify``'s rules.
+
+    The source: exactly one of ``owner`` (any repository of that owner),
+    ``repo`` (``OWNER/REPO``) or ``source_uri`` (``github.com/OWNER/REPO``, the
+    same as ``repo``), checked against the certificate's source repository
+    owner and repository (case-insensitively, as gh does), on ``hostname``
+    (``github.com`` or a GHE.com tenant ``NAME.ghe.com``).
+
+    The signer (the certificate's SubjectAlternativeName), at most one of:
+    ``signer_repo`` (a workflow of that repository, e.g. a reusable workflow),
+    ``signer_workflow`` (``[host/]OWNER/REPO/PATH`` with an optional ``@ref``),
+    ``cert_identity`` (the exact SAN), ``cert_identity_regex``, or ``builder_id``
+    (slsa-verifier's ``NAME[@version]``); by default a workflow of ``repo``, or of
+    ``owner``'s repositories.
+
+    ``cert_oidc_issuer`` (default GitHub's, or the tenant's), ``source_ref``,
+    ``source_digest`` and ``signer_digest`` must equal the certificate's values;
+    ``deny_self_hosted_runners`` (on by default here, off by default in the
+    command line, as in gh) requires a GitHub-hosted runner; ``predicate_type``
+    is the statement's; ``digest_alg`` picks the subject digest matched.
+    """
 
     kind: ClassVar[str] = KIND_GITHUB_ATTESTATION
+    owner: str | None = None
+    repo: str | None = None
+    hostname: str = "github.com"
+    signer_repo: str | None = None
+    signer_workflow: str | None = None
+    cert_identity: str | None = None
+    cert_identity_regex: str | None = None
+    cert_oidc_issuer: str | None = None
+    source_ref: str | None = None
+    source_digest: str | None = None
+    signer_digest: str | None = None
+    deny_self_hosted_runners: bool = True
+    predicate_type: str = SLSA_PROVENANCE_V1
+    digest_alg: str = "sha256"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("owner", "repo", "signer_repo", "signer_workflow", "cert_identity",
+                     "cert_identity_regex", "cert_oidc_issuer", "source_ref", "source_digest",
+                     "signer_digest", "hostname", "predicate_type"):
+            _optional_text(name.replace("_", " "), getattr(self, name))
+        sources = [name for name in ("owner", "repo", "source_uri") if getattr(self, name) is not None]
+        if len(sources) != 1:
+            raise PolicyError("give one of owner, repo or source URI (the repository, or the owner "
+                              "of the repositories, the attestation must come from)"
+                              if not sources else
+                              f"give one of owner, repo or source URI, not {' and '.join(sources)}")
+        for name in ("repo", "signer_repo"):
+            value = getattr(self, name)
+            if value is not None and (len(value.split("/")) != 2 or not all(value.split("/"))):
+                raise PolicyError(f"{name.replace('_', ' ')} {value!r}: expected OWNER/REPO")
+        if self.owner is not None and "/" in self.owner:
+            raise PolicyError(f"owner {self.owner!r}: expected an organization or user name, not "
+                              "OWNER/REPO (give it as repo)")
+        host = self.hostname
+        if host != "github.com" and not (host.endswith(TENANT_SUFFIX) and
+                                         re.fullmatch(r"[a-z0-9-]+", host[:-len(TENANT_SUFFIX)])):
+            raise PolicyError(f"hostname {host!r} is not supported: github.com or a GHE.com tenant "
+                              "(NAME.ghe.com); GitHub Enterprise Server has no artifact attestations")
+        if host != "github.com" and self.source_uri is not None:
+            raise PolicyError(f"source URI names a github.com repository; with hostname {host!r} "
+                              "give repo = OWNER/REPO instead")
+        identities = [name for name in _IDENTITY_RULES if getattr(self, name) is not None]
+        if len(identities) > 1:
+            shown = " and ".join(name.replace("_", "-") for name in identities)
+            raise PolicyError(f"{shown} each name the signer: give only one")
+        if self.cert_identity_regex is not None:
+            try:
+                re.compile(self.cert_identity_regex)
+            except re.error as error:
+                raise PolicyError(f"cert identity regex {self.cert_identity_regex!r} is not a "
+                                  f"valid regular expression: {error}") from None
+        if self.signer_workflow is not None and "://" in self.signer_workflow:
+            raise PolicyError(f"signer workflow {self.signer_workflow!r}: expected "
+                              "[HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml, without a scheme")
+        if not isinstance(self.deny_self_hosted_runners, bool):
+            raise PolicyError("deny-self-hosted-runners: expected true or false")
+        if self.digest_alg not in DIGEST_ALGORITHMS:
+            raise PolicyError(f"digest algorithm {self.digest_alg!r}: expected sha256 or sha512")
+
+    @property
+    def tenant(self) -> str | None:
+        return self.hostname[:-len(TENANT_SUFFIX)] if self.hostname.endswith(TENANT_SUFFIX) else None
+
+    def url(self, path: str) -> str:
+        """``https://<hostname>/<path>``."""
+        return f"https://{self.hostname}/{path}"
+
+    @property
+    def repository(self) -> str | None:
+        """``OWNER/REPO`` the attestation's source must be, if a repository is pinned."""
+        if self.repo is not None:
+            return self.repo
+        uri = self.normalized_source_uri
+        return None if uri is None else uri[len(GITHUB_GIT_PREFIX):]
+
+    @property
+    def owner_name(self) -> str:
+        """The owner the source repository must belong to (given, or the repository's)."""
+        repository = self.repository
+        return self.owner if repository is None else repository.split("/")[0]  # type: ignore[return-value]
+
+    @property
+    def oidc_issuer(self) -> str:
+        """gh's rule: the issuer given; with a tenant, the default becomes the tenant's."""
+        issuer = self.cert_oidc_issuer
+        if self.tenant is not None and issuer in (None, GITHUB_ACTIONS_ISSUER):
+            return f"https://token.actions.{self.tenant}.ghe.com"
+        return issuer or GITHUB_ACTIONS_ISSUER
+
+    @functools.cached_property
+    def identity(self) -> tuple[str, str]:
+        """(how, value) the certificate's SAN must match: ``exact`` or ``regex``, as gh builds it."""
+        if self.cert_identity is not None:
+            return "exact", self.cert_identity
+        if self.cert_identity_regex is not None:
+            return "regex", self.cert_identity_regex
+        if self.signer_repo is not None:
+            return "regex", "(?i)^" + quote_meta(self.url(self.signer_repo) + "/")
+        if self.signer_workflow is not None:
+            workflow = self.signer_workflow
+            url = "https://" + (workflow if _HOST_PREFIX.match(workflow) else f"{self.hostname}/{workflow}")
+            pattern = "^" + quote_meta(url)
+            return "regex", pattern + ("$" if re.search(_SIGNER_REF + "$", url) else f"({_SIGNER_REF})?$")
+        return "regex", "(?i)^" + quote_meta(self.url(self.repository or self.owner_name) + "/")
 
 
 @dataclass(frozen=True)
