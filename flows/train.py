@@ -30,7 +30,7 @@ from tasks.serialize import serialize_model
 from tasks.store import check_store, store_model, store_provenance
 from tasks.train import train_model
 
-FormatName = Literal[formats.FORMAT_NAMES]  # a drop-down of the six names in the Prefect UI
+FormatName = Literal[formats.FORMAT_NAMES]  # a drop-down of the seven names in the Prefect UI
 
 
 @flow(name="train-model", flow_run_name="train-{model_name}-{model_format}", log_prints=True)

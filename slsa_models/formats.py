@@ -1,9 +1,11 @@
-"""The six model formats: what each is, how to save it, how to load it safely.
+"""The seven model formats: what each is, how to save it, how to load it safely.
 
 A format's name is also the file name it is saved under. Loading never runs
 code from the file unless the caller opts in: Keras files load with
 ``safe_mode=True``, PyTorch state_dicts with ``weights_only=True``, TorchScript
-with ``torch.jit.load`` (no Python pickle), and the one pickle format,
+with ``torch.jit.load`` (no Python pickle), safetensors with the
+``safetensors`` package (a JSON header and raw tensors: nothing to execute),
+and the one pickle format,
 ``pytorch_full_model.pth``, only with ``allow_pickle=True``.
 
 TensorFlow, Keras, PyTorch and NumPy are imported inside the functions.
@@ -65,6 +67,11 @@ _FORMATS = (
         "pytorch_jitted_model.pt", "torch", False, False,
         "TorchScript archive; loaded with torch.jit.load, no Python pickle",
     ),
+    ModelFormat(
+        "model.safetensors", "torch", False, True,
+        "PyTorch state_dict in safetensors (a JSON header and raw tensors, no code); loaded into "
+        "the registered architecture",
+    ),
 )
 FORMATS: dict[str, ModelFormat] = {fmt.name: fmt for fmt in _FORMATS}
 FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
@@ -83,7 +90,7 @@ _UNPICKLER_ERROR = re.compile(r"WeightsUnpickler error:\s*(\S[^\n]*)")
 
 
 def get_format(name: str) -> ModelFormat:
-    """The format called ``name``, or InputError listing the six."""
+    """The format called ``name``, or InputError listing the seven."""
     try:
         return FORMATS[name]
     except (KeyError, TypeError):
@@ -164,6 +171,13 @@ def _save_torchscript(model: Any, path: Path) -> None:
     torch.jit.save(scripted, str(path))
 
 
+def _save_safetensors(model: Any, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    # contiguous copies: safetensors refuses views that share storage
+    save_file({name: tensor.contiguous() for name, tensor in model.state_dict().items()}, str(path))
+
+
 _SAVERS: dict[str, Callable[[Any, Path], None]] = {
     "tensorflow_model.keras": _save_keras,
     "tensorflow_hdf5_model.h5": _save_keras,
@@ -171,6 +185,7 @@ _SAVERS: dict[str, Callable[[Any, Path], None]] = {
     "pytorch_model.pth": _save_state_dict,
     "pytorch_full_model.pth": _save_pickled_module,
     "pytorch_jitted_model.pt": _save_torchscript,
+    "model.safetensors": _save_safetensors,
 }
 
 
@@ -284,6 +299,21 @@ def _load_torchscript(path: Path, fmt: ModelFormat, architecture: str) -> Any:
         raise _cannot_load(fmt, path, exc) from exc
 
 
+def _load_safetensors(path: Path, fmt: ModelFormat, architecture: str) -> Any:
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:  # SafetensorError, OSError: a header or file that is not safetensors
+        raise _cannot_load(fmt, path, exc) from exc
+    model = build_architecture("torch", architecture)
+    try:
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise _cannot_load(fmt, path, exc, architecture) from exc
+    return model.eval()
+
+
 _LOADERS: dict[str, Callable[[Path, ModelFormat, str], Any]] = {
     "tensorflow_model.keras": _load_keras,
     "tensorflow_hdf5_model.h5": _load_keras,
@@ -291,6 +321,7 @@ _LOADERS: dict[str, Callable[[Path, ModelFormat, str], Any]] = {
     "pytorch_model.pth": _load_state_dict,
     "pytorch_full_model.pth": _load_pickled_module,
     "pytorch_jitted_model.pt": _load_torchscript,
+    "model.safetensors": _load_safetensors,
 }
 
 

@@ -125,7 +125,7 @@ def test_verified_model_is_deployed_with_report_and_history(prefect_server: str,
     assert result["evidence"][0]["sha256"] == hashlib.sha256(PROVENANCE.read_bytes()).hexdigest()
     assert result["verification"][0]["passed"] is True
     assert result["smoke_load"]["status"] == "skipped"
-    assert "not one of the six model formats" in result["smoke_load"]["detail"]
+    assert "not one of the seven model formats" in result["smoke_load"]["detail"]
     assert result["policy"]["kinds"]["slsa-github-generator"]["source_tag"] == "v14"
     run_id = state.state_details.flow_run_id
     assert result["flow_run_id"] == str(run_id)

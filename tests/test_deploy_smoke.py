@@ -18,11 +18,12 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     model = build_architecture("torch", DEFAULT_ARCHITECTURE)
     return {
         name: formats.save_model(model, name, root / name.split(".")[0])
-        for name in ("pytorch_model.pth", "pytorch_full_model.pth", "pytorch_jitted_model.pt")
+        for name in ("pytorch_model.pth", "pytorch_full_model.pth", "pytorch_jitted_model.pt",
+                     "model.safetensors")
     }
 
 
-@pytest.mark.parametrize("name", ["pytorch_model.pth", "pytorch_jitted_model.pt"])
+@pytest.mark.parametrize("name", ["pytorch_model.pth", "pytorch_jitted_model.pt", "model.safetensors"])
 def test_safe_formats_load_and_predict(saved: dict[str, Path], name: str) -> None:
     result = smoke_load(saved[name], verified=True)
     assert result.status == "passed" and not result.blocks_deploy
@@ -60,7 +61,7 @@ def test_a_file_of_no_known_format_is_skipped(tmp_path: Path) -> None:
     path.write_bytes(b"onnx")
     result = smoke_load(path, verified=True)
     assert result.status == "skipped"
-    assert result.detail.startswith("model.onnx is not one of the six model formats (tensorflow_model.keras, ")
+    assert result.detail.startswith("model.onnx is not one of the seven model formats (tensorflow_model.keras, ")
 
 
 def test_bytes_that_do_not_load_fail_the_smoke_test(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from slsa_models.errors import SlsaModelsError
 
 
 def format_name(text: str) -> str:
-    """One of the six format names, with the library's own message otherwise."""
+    """One of the seven format names, with the library's own message otherwise."""
     try:
         return formats.get_format(text).name
     except SlsaModelsError as error:

@@ -19,7 +19,7 @@ from slsa_models.settings import DEFAULT_MODEL_NAME
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(
         prog="python -m flows.train",
-        description="Train a model on the bundled digits data, save it in one of six formats, "
+        description="Train a model on the bundled digits data, save it in one of seven formats, "
         "and store it at its content-addressed key. Runs in Prefect's ephemeral mode unless "
         "PREFECT_API_URL points at a server.",
         epilog="Formats: " + ", ".join(formats.FORMAT_NAMES),

@@ -2,7 +2,7 @@
 
 Runs only on bytes whose verification passed. The one pickle format,
 ``pytorch_full_model.pth``, is loaded only with ``allow_pickle``; without it,
-and for files that are not one of the six formats, the smoke test is skipped
+and for files that are not one of the seven formats, the smoke test is skipped
 with the reason, and the model may still be deployed.
 """
 
@@ -47,7 +47,7 @@ def smoke_load(path: Path | None, *, verified: bool, allow_pickle: bool = False)
     if fmt is None:
         return SmokeResult(
             SKIPPED,
-            f"{name} is not one of the six model formats ({', '.join(formats.FORMAT_NAMES)});"
+            f"{name} is not one of the seven model formats ({', '.join(formats.FORMAT_NAMES)});"
             " deployed without loading it",
         )
     if fmt.is_pickle and not allow_pickle:
