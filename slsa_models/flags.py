@@ -66,6 +66,41 @@ POLICY_FLAGS: tuple[PolicyFlag, ...] = (
 )
 FLAGS_BY_DEST = {flag.dest: flag for flag in POLICY_FLAGS}
 
+# Rules only GitHub artifact attestations can check: `gh attestation verify`'s flags, taken by
+# `slsa-models verify-attestation` and by the [github-attestation] table of a policy file (never
+# by verify-artifact or the deploy flags, which trust generator provenance too: a rule given
+# to a kind that cannot check it is refused, so they are not in POLICY_FLAGS).
+ATTESTATION_ONLY = frozenset({KIND_GITHUB_ATTESTATION})
+ATTESTATION_FLAGS: tuple[PolicyFlag, ...] = (
+    PolicyFlag("owner", ATTESTATION_ONLY, "OWNER",
+               "the GitHub organization or user the source repository belongs to"),
+    PolicyFlag("repo", ATTESTATION_ONLY, "OWNER/REPO", "the source repository"),
+    PolicyFlag("hostname", ATTESTATION_ONLY, "HOST",
+               "github.com (default) or a GHE.com tenant NAME.ghe.com"),
+    PolicyFlag("signer-repo", ATTESTATION_ONLY, "OWNER/REPO",
+               "the repository of the (reusable) workflow that signed"),
+    PolicyFlag("signer-workflow", ATTESTATION_ONLY, "[HOST/]OWNER/REPO/PATH",
+               "the workflow that signed, optionally with @REF"),
+    PolicyFlag("cert-identity", ATTESTATION_ONLY, "SAN",
+               "the certificate's SubjectAlternativeName, exactly"),
+    PolicyFlag("cert-identity-regex", ATTESTATION_ONLY, "REGEX",
+               "a regular expression the certificate's SubjectAlternativeName matches"),
+    PolicyFlag("cert-oidc-issuer", ATTESTATION_ONLY, "URL",
+               "the OIDC issuer of the signing certificate (default: "
+               "https://token.actions.githubusercontent.com)"),
+    PolicyFlag("source-ref", ATTESTATION_ONLY, "REF",
+               "the git ref the source was built from, e.g. refs/heads/main"),
+    PolicyFlag("source-digest", ATTESTATION_ONLY, "SHA", "the commit the source was built from"),
+    PolicyFlag("signer-digest", ATTESTATION_ONLY, "SHA", "the commit of the signing workflow"),
+    PolicyFlag("deny-self-hosted-runners", ATTESTATION_ONLY, "",
+               "refuse attestations made on self-hosted runners"),
+    PolicyFlag("predicate-type", ATTESTATION_ONLY, "URI",
+               "the statement's predicate type (default: https://slsa.dev/provenance/v1)"),
+    PolicyFlag("digest-alg", ATTESTATION_ONLY, "ALG", "sha256 (default) or sha512"),
+)
+# Command-line only: the gate always hashes the bytes it deploys with SHA-256.
+ATTESTATION_FILE_KEYS = tuple(flag.key for flag in ATTESTATION_FLAGS if flag.name != "digest-alg")
+
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     """``--policy FILE`` and every flag of the table."""

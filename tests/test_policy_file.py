@@ -316,6 +316,9 @@ LOCAL = 'version = 2\n[local-builder.gpu]\nbuilder-id = "b"\npublic-key = "build
 KEY_ONLY = '[deployer.stack]\npublic-key = "build/other.pub.pem"\n'
 GITHUB_KEYS = ("source-uri, source-tag, source-versioned-tag, source-branch, builder-id, "
                "build-workflow-inputs, trusted-root, triggers")
+ATTESTATION_KEYS = (GITHUB_KEYS + ", owner, repo, hostname, signer-repo, signer-workflow, "
+                    "cert-identity, cert-identity-regex, cert-oidc-issuer, source-ref, source-digest, "
+                    "signer-digest, deny-self-hosted-runners, predicate-type")
 LOCAL_KEYS = "source-uri, builder-id, public-key, public-key-pem, expires"
 INVALID: dict[str, tuple[str, str]] = {
     "unknown top-level key": (
@@ -335,7 +338,30 @@ INVALID: dict[str, tuple[str, str]] = {
         f"unknown key 'source_tag' in [slsa-github-generator]; expected one of: {GITHUB_KEYS}"),
     "unknown key in the attestation table": (
         ATTESTATION_TABLE + 'public-key = "build/builder.pub.pem"\n',
-        f"unknown key 'public-key' in [github-attestation]; expected one of: {GITHUB_KEYS}"),
+        f"unknown key 'public-key' in [github-attestation]; expected one of: {ATTESTATION_KEYS}"),
+    "an attestation-only rule in the generator table": (  # generator provenance cannot check it
+        GENERATOR_TABLE + 'owner = "acme"\n',
+        f"unknown key 'owner' in [slsa-github-generator]; expected one of: {GITHUB_KEYS}"),
+    "digest-alg in the attestation table (the gate hashes with SHA-256)": (
+        ATTESTATION_TABLE + 'digest-alg = "sha512"\n',
+        f"unknown key 'digest-alg' in [github-attestation]; expected one of: {ATTESTATION_KEYS}"),
+    "two sources in the attestation table": (
+        ATTESTATION_TABLE + 'owner = "acme"\n',
+        "[github-attestation] give one of owner, repo or source URI, not owner and source_uri"),
+    "two signers in the attestation table": (
+        ATTESTATION_TABLE + 'signer-repo = "acme/builders"\ncert-identity = "https://x"\n',
+        "[github-attestation] signer-repo and cert-identity each name the signer: give only one"),
+    "deny-self-hosted-runners as a string": (
+        ATTESTATION_TABLE + 'deny-self-hosted-runners = "yes"\n',
+        "[github-attestation] deny-self-hosted-runners: expected true or false, got a string"),
+    "an unsupported host": (
+        'version = 2\n[github-attestation]\nrepo = "acme/models"\nhostname = "github.example.com"\n',
+        "[github-attestation] hostname 'github.example.com' is not supported: github.com or a "
+        "GHE.com tenant (NAME.ghe.com); GitHub Enterprise Server has no artifact attestations"),
+    "an invalid identity regex": (
+        ATTESTATION_TABLE + 'cert-identity-regex = "(unclosed"\n',
+        "[github-attestation] cert identity regex '(unclosed' is not a valid regular expression: "
+        "missing ), unterminated subpattern at position 0"),
     "unknown key in a local table": (
         LOCAL + 'expiry = 2027-01-01\n',
         f"unknown key 'expiry' in [local-builder.gpu]; expected one of: {LOCAL_KEYS}"),
@@ -404,10 +430,14 @@ INVALID: dict[str, tuple[str, str]] = {
     "a generator table that is not a table": (
         'version = 2\nslsa-github-generator = "github.com/acme/models"\n',
         "slsa-github-generator must be a table ([slsa-github-generator]), got a string"),
-    "github without a source": (
-        'version = 2\n[github-attestation]\nsource-branch = "main"\n',
-        "[github-attestation] needs source-uri: the repository GitHub builds must come from, e.g. "
+    "generator without a source": (
+        'version = 2\n[slsa-github-generator]\nsource-branch = "main"\n',
+        "[slsa-github-generator] needs source-uri: the repository GitHub builds must come from, e.g. "
         'source-uri = "github.com/OWNER/REPO"'),
+    "an attestation without a source": (
+        'version = 2\n[github-attestation]\nsource-branch = "main"\n',
+        "[github-attestation] needs one of owner, repo or source-uri: where the attestation must "
+        'come from, e.g. repo = "OWNER/REPO"'),
     "a source that is not on GitHub": (
         'version = 2\n[slsa-github-generator]\nsource-uri = "gitlab.com/a/b"\n',
         "[slsa-github-generator] source URI 'gitlab.com/a/b' is not a GitHub repository; expected "

@@ -510,6 +510,10 @@ def test_an_empty_rule_is_refused_not_dropped() -> None:
 
 GITHUB_KEYS = ("source-uri, source-tag, source-versioned-tag, source-branch, builder-id, "
                "build-workflow-inputs, trusted-root, triggers")
+ATTESTATION_KEYS = (GITHUB_KEYS + ", owner, repo, hostname, signer-repo, signer-workflow, "
+                    "cert-identity, cert-identity-regex, cert-oidc-issuer, source-ref, source-digest, "
+                    "signer-digest, deny-self-hosted-runners, predicate-type")
+TABLE_KEYS = {KIND_GENERATOR: GITHUB_KEYS, KIND_GITHUB_ATTESTATION: ATTESTATION_KEYS}
 LOCAL_KEYS = "source-uri, builder-id, public-key, public-key-pem, expires"
 TOP = ", ".join(TOP_KEYS)
 GENERATOR_TABLE = f'[slsa-github-generator]\nsource-uri = "{SOURCE}"\n'
@@ -518,6 +522,13 @@ DEPLOYER_TABLE = '[deployer.stack]\npublic-key = "other.pub.pem"\n'
 GITHUB_ONLY_KEYS = {"source-tag": '"v1"', "source-versioned-tag": '"v1"', "source-branch": '"main"',
                     "triggers": '["push"]', "trusted-root": '"root.json"',
                     "build-workflow-inputs": '{ a = "b" }'}
+ATTESTATION_ONLY_KEYS = {"owner": '"acme"', "repo": '"acme/models"', "hostname": '"acme.ghe.com"',
+                         "signer-repo": '"acme/builders"', "signer-workflow": '"acme/b/w.yml"',
+                         "cert-identity": '"https://x"', "cert-identity-regex": '"^x"',
+                         "cert-oidc-issuer": '"https://x"', "source-ref": '"refs/heads/main"',
+                         "source-digest": '"abc"', "signer-digest": '"abc"',
+                         "deny-self-hosted-runners": "true", "predicate-type": '"https://x"',
+                         "digest-alg": '"sha512"'}
 FILE_REFUSALS: dict[str, tuple[str, str]] = {
     **{f"{key} in a local-builder table": (
         f"{LOCAL_TABLE}{key} = {value}\n",
@@ -525,10 +536,23 @@ FILE_REFUSALS: dict[str, tuple[str, str]] = {
        for key, value in GITHUB_ONLY_KEYS.items()},
     **{f"{key} in a {table} table": (
         f'[{table}]\nsource-uri = "{SOURCE}"\n{key} = {value}\n',
-        f"unknown key '{key}' in [{table}]; expected one of: {GITHUB_KEYS}")
+        f"unknown key '{key}' in [{table}]; expected one of: {TABLE_KEYS[table]}")
        for table in (KIND_GENERATOR, KIND_GITHUB_ATTESTATION)
        for key, value in (("public-key", '"builder.pub.pem"'), ("public-key-pem", '"x"'),
                           ("expires", "2030-01-01"))},
+    # gh attestation verify's rules: only an attestation can check them (and digest-alg only on
+    # the command line: the gate hashes what it deploys with SHA-256)
+    **{f"attestation rule {key} in a generator table": (
+        f'{GENERATOR_TABLE}{key} = {value}\n',
+        f"unknown key '{key}' in [{KIND_GENERATOR}]; expected one of: {GITHUB_KEYS}")
+       for key, value in ATTESTATION_ONLY_KEYS.items()},
+    **{f"attestation rule {key} in a local-builder table": (
+        f"{LOCAL_TABLE}{key} = {value}\n",
+        f"unknown key '{key}' in [local-builder.gpu]; expected one of: {LOCAL_KEYS}")
+       for key, value in ATTESTATION_ONLY_KEYS.items()},
+    "digest-alg in an attestation table": (
+        f'[{KIND_GITHUB_ATTESTATION}]\nowner = "acme"\ndigest-alg = "sha512"\n',
+        f"unknown key 'digest-alg' in [{KIND_GITHUB_ATTESTATION}]; expected one of: {ATTESTATION_KEYS}"),
     **{f"{key} in a deployer table": (
         f"{LOCAL_TABLE}{DEPLOYER_TABLE}{key} = {value}\n",
         f"unknown key '{key}' in [deployer.stack]; expected one of: public-key, public-key-pem, "

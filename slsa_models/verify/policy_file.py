@@ -19,8 +19,13 @@ check (the same names as the verifier's flags, see ``flags.POLICY_FLAGS``)::
     [slsa-github-generator.build-workflow-inputs]   # optional: inputs of a workflow_dispatch run
     epochs = "5"
 
-    [github-attestation]                         # GitHub artifact attestations: the same keys;
-    source-uri = "github.com/acme/models"        # default signer: a workflow of that repository
+    [github-attestation]                         # GitHub artifact attestations: the same keys,
+    repo = "acme/models"                         # and gh attestation verify's: one of owner, repo
+    signer-workflow = "acme/models/.github/workflows/train.yml"  # or source-uri; signer-repo,
+    source-ref = "refs/heads/main"               # signer-workflow, cert-identity[-regex] (default:
+    deny-self-hosted-runners = true              # a workflow of repo, or of owner's repositories),
+    # cert-oidc-issuer, hostname, source-ref, source-digest, signer-digest, predicate-type;
+    # deny-self-hosted-runners defaults to true here (false only when written)
 
     [local-builder.gpu-box]                      # a local builder; one table per key
     builder-id = "https://ci.example.com/builders/gpu-box"   # required: no default builder
@@ -47,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from slsa_models.errors import InputError, PolicyError
-from slsa_models.flags import GITHUB_KINDS, POLICY_FLAGS
+from slsa_models.flags import ATTESTATION_FILE_KEYS, GITHUB_KINDS, POLICY_FLAGS
 from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
 from slsa_models.provenance.keys import load_public_key
 from slsa_models.untrusted import read_regular_file
@@ -67,6 +72,7 @@ TOP_KEYS = ("version", "require", "accept-unnamed", KIND_GENERATOR, KIND_GITHUB_
 # Table keys come from the flag table: a kind's table takes the flags that kind can check.
 GITHUB_KEYS = tuple(f.key for f in POLICY_FLAGS if f.kinds & GITHUB_KINDS and f.dest != "public_key") \
     + ("triggers",)
+ATTESTATION_KEYS = GITHUB_KEYS + ATTESTATION_FILE_KEYS
 KEY_MATERIAL = ("public-key", "public-key-pem", "expires")
 LOCAL_KEYS = tuple(f.key for f in POLICY_FLAGS if KIND_LOCAL in f.kinds and f.dest != "public_key") \
     + KEY_MATERIAL
@@ -135,15 +141,28 @@ def _github(reader: _Reader, kind: str, table: object) -> GitHubBuildRules:
     where = f"[{kind}]"
     if not isinstance(table, dict):
         raise reader.error(f"{kind} must be a table ({where}), got {_type_name(table)}")
-    reader.table(table, GITHUB_KEYS, f"in {where}")
+    attestation = kind == KIND_GITHUB_ATTESTATION
+    reader.table(table, ATTESTATION_KEYS if attestation else GITHUB_KEYS, f"in {where}")
+    strings = ("source-uri", "builder-id", "source-tag", "source-versioned-tag", "source-branch") \
+        + (tuple(key for key in ATTESTATION_FILE_KEYS if key != "deny-self-hosted-runners")
+           if attestation else ())
     fields: dict[str, Any] = {
-        key.replace("-", "_"): reader.string(table, key, where)
-        for key in ("source-uri", "builder-id", "source-tag", "source-versioned-tag", "source-branch")
+        key.replace("-", "_"): value for key in strings
+        if (value := reader.string(table, key, where)) is not None or key == "source-uri"
     }
-    if fields["source_uri"] is None:
+    if attestation:
+        if all(fields.get(name) is None for name in ("source_uri", "repo", "owner")):
+            raise reader.error(f"{where} needs one of owner, repo or source-uri: where the attestation "
+                               "must come from, e.g. repo = \"OWNER/REPO\"")
+        deny = table.get("deny-self-hosted-runners", True)
+        if not isinstance(deny, bool):
+            raise reader.error(f"{where} deny-self-hosted-runners: expected true or false, got "
+                               f"{_type_name(deny)}")
+        fields["deny_self_hosted_runners"] = deny
+    elif fields["source_uri"] is None:
         raise reader.error(f"{where} needs source-uri: the repository GitHub builds must come from, "
                            "e.g. source-uri = \"github.com/OWNER/REPO\"")
-    if fields["source_tag"] is not None and fields["source_versioned_tag"] is not None:
+    if fields.get("source_tag") is not None and fields.get("source_versioned_tag") is not None:
         raise reader.error(f"{where} sets both source-tag and source-versioned-tag: conflicting "
                            "ref rules; keep one (an exact tag, or a semantic-version match)")
     triggers = table.get("triggers", [])
