@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "slsa_models.commands.verify_artifact",
         "verify artifacts against SLSA provenance (a drop-in for slsa-verifier)",
     ),
+    "verify-attestation": (
+        "slsa_models.commands.verify_attestation",
+        "verify an artifact with its GitHub artifact attestation (a drop-in for gh attestation verify)",
+    ),
     "publish": (
         "slsa_models.commands.publish",
         "put a model file and its provenance into the store at their content-addressed keys",
