@@ -269,9 +269,9 @@ def run(args: argparse.Namespace) -> int:
     policy = build_policy(args)
     err = sys.stderr
     artifact = _artifact(args)
+    bundles = _load_bundles(Path(args.bundle))  # unusable input is one line, before any output
     digest = artifact.digest(args.digest_alg)
     print(f"Loaded digest {args.digest_alg}:{digest} for file://{args.artifact}", file=err)
-    bundles = _load_bundles(Path(args.bundle))
     count = len(bundles)
     print(f"Loaded {count} attestation{'s' if count != 1 else ''} from {args.bundle}", file=err)
     print("\nThe following policy criteria will be enforced:", file=err)
