@@ -10,11 +10,12 @@
 - ``file_store_uri``: ``file:///<tmp>/store`` (an existing, empty directory).
 - ``store_uri``: parametrized over both, for tests whose behaviour is shared.
 
-Order independence: Prefect's logging handlers write to the ``sys.stderr`` of the
-moment Prefect configured logging, which inside a test is that test's capture
-stream, closed when the test ends; every later test that logs through them then
-fails. The hooks below point those handlers at whatever ``sys.stderr`` is when
-they write (see ``_CurrentStderr``).
+Order independence: Prefect's logging handlers keep the ``sys.stderr`` of the
+moment Prefect configured logging. Inside a test that is the test's capture
+stream: the test sees Prefect's log lines in ``capsys`` (and no other test does),
+and once the stream is closed every later test that logs through them fails. The
+hooks below set Prefect's logging up before a test that imported it runs, and bind
+its handlers to the process's stderr after every setup and call.
 """
 
 from __future__ import annotations
@@ -40,42 +41,24 @@ _SESSION_ENV = {
 _SESSION_UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 
 
-class _CurrentStderr:
-    """A stream that writes to ``sys.stderr`` as it is at each write (a test's capture, or
-    the terminal), never to one captured earlier and since closed."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-    def isatty(self) -> bool:
-        return False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(sys.stderr, name)
-
-
-_CURRENT_STDERR = _CurrentStderr()
-_NO_LOCK = contextlib.nullcontext()
-
-
 def _rebind_prefect_handlers() -> None:
     """Point Prefect's stream handlers (console and debug; ``ext://sys.stderr`` in its
-    logging.yml) at ``_CURRENT_STDERR``, including the rich Console the console handler
-    prints through. Handlers Prefect creates later are caught at the next phase."""
+    logging.yml), and the rich Console the console handler prints through, at the
+    process's own stderr. pytest's fd-level capture still shows their output in a
+    failing test's report; ``capsys`` sees only what the code under test prints, in
+    every order. Handlers Prefect creates during a test are rebound after it."""
+    stream = sys.__stderr__
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
     for logger in loggers:
         for handler in getattr(logger, "handlers", ()):
             if (isinstance(handler, logging.StreamHandler)
                     and type(handler).__module__.startswith("prefect.")
-                    and handler.stream is not _CURRENT_STDERR):
-                with handler.lock or _NO_LOCK:  # not setStream: it flushes the old, maybe closed, stream
-                    handler.stream = _CURRENT_STDERR
+                    and handler.stream is not stream):
+                with handler.lock or contextlib.nullcontext():  # not setStream: it flushes the old,
+                    handler.stream = stream                      # maybe closed, stream
                 console = getattr(handler, "console", None)
                 if console is not None:
-                    console.file = _CURRENT_STDERR
+                    console.file = stream
 
 
 @pytest.hookimpl(wrapper=True)
@@ -83,6 +66,10 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     finally:
+        if "prefect" in sys.modules:  # e.g. prefect_server: configure logging now, not in the test
+            from prefect.logging.configuration import ensure_logging_setup
+
+            ensure_logging_setup()
         _rebind_prefect_handlers()
 
 
