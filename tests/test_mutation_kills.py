@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
 from slsa_models.verify.report import ArtifactResult, Check
 
@@ -65,3 +66,22 @@ def test_model_name_check_lines() -> None:
 @pytest.mark.parametrize("accept_unnamed", [True, False])
 def test_another_model_fails_whatever_accept_unnamed_says(accept_unnamed: bool) -> None:
     assert not check_model_name(("digits",), "iris", accept_unnamed).passed
+
+
+# --- slsa_models/verify/local.py -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uri", [
+    "git+ssh://git@github.com/acme/models.git",  # killed "git+" not removed before the ssh form
+    "git+https://github.com/acme/models.git/",
+    "ssh://git@github.com/acme/models",
+    "git@github.com:acme/models.git",
+    "https://github.com/acme/models",
+])
+def test_a_recorded_github_repository_in_each_form(uri: str) -> None:
+    assert recorded_repository(uri) == "git+https://github.com/acme/models"
+
+
+@pytest.mark.parametrize("uri", [None, "", "https://gitlab.com/acme/models", "git+ssh://git@gitlab.com/a/b"])
+def test_a_recorded_repository_not_on_github_is_none(uri: str | None) -> None:
+    assert recorded_repository(uri) is None
