@@ -9,6 +9,7 @@ Task retries keep their count (3) with the delay set to 0 to keep the test fast.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import uuid
@@ -96,6 +97,13 @@ def deploy_once(store_uri: str, capsys: pytest.CaptureFixture[str]) -> tuple[int
     return code, lines[-1] if lines else ""
 
 
+def unreachable(server: RestartableS3, store_uri: str) -> str:
+    """The line of a deploy whose last attempt could not reach the model object."""
+    key = layout.model_key(MODEL, hashlib.sha256(BINARY.read_bytes()).hexdigest(), BINARY.name)
+    url = f"{server.endpoint}/{store_uri.removeprefix('s3://')}/{key}"
+    return f'error: cannot reach S3 endpoint {server.endpoint}: Could not connect to the endpoint URL: "{url}"'
+
+
 def state_of(store_uri: str) -> tuple[bytes | None, list[str]]:
     store = open_store(store_uri)
     found = store.read_with_tag(layout.current_key(MODEL))
@@ -126,7 +134,7 @@ def test_server_stops_as_the_download_starts(
     monkeypatch.setattr(deploy.Gate, "fetch_model", stop_on_first_call(server, original, calls))
     code, line = deploy_once(store_uri, capsys)
     assert code == 2
-    assert line.startswith(f"error: cannot reach S3 endpoint {server.endpoint}: ")
+    assert line == unreachable(server, store_uri)
     assert len(calls) == TASK_ATTEMPTS
 
     server.start()
@@ -148,7 +156,7 @@ def test_server_stops_before_the_record_is_appended(
     monkeypatch.setattr(promotion, "append_record", stop_on_first_call(server, original, calls))
     code, line = deploy_once(store_uri, capsys)
     assert code == 2
-    assert line.startswith(f"error: cannot reach S3 endpoint {server.endpoint}: ")
+    assert line == unreachable(server, store_uri)
     assert len(calls) == 1  # the retries could not even re-read the object to pin it
 
     server.start()
