@@ -56,8 +56,12 @@ def test_publish_refuses_other_bytes_at_a_model_key(
     s3_client.put_object(Bucket=bucket, Key=key, Body=b"tampered")
     result = publish("--store", s3_store_uri, "--model-name", "digits", str(path), str(provenance))
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {s3_store_uri}/models/digits/sha256-{sha256}/tensorflow_model.keras"
-                                    " already holds different bytes")
+    tampered = hashlib.sha256(b"tampered").hexdigest()
+    assert result.stderr == (
+        f"error: {s3_store_uri}/models/digits/sha256-{sha256}/tensorflow_model.keras already holds different"
+        f" bytes (sha256 {tampered}, 8 bytes; refusing to write sha256 {sha256}, {path.stat().st_size} bytes):"
+        " stored objects are never overwritten\n"
+    )
     assert s3_client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"tampered"
     listed = s3_client.list_objects_v2(Bucket=bucket).get("Contents", [])
     assert [o["Key"] for o in listed] == [key], "no provenance was written for refused bytes"

@@ -129,8 +129,10 @@ def test_unreachable_endpoint_fails_before_training(
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     code, _ = _run(store="s3://models/prod")
     assert code == 2
-    last = capsys.readouterr().err.splitlines()[-1]
-    assert last.startswith(f"error: cannot reach S3 endpoint http://127.0.0.1:{port}")
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: cannot reach S3 endpoint http://127.0.0.1:{port}: Could not connect to the endpoint URL:"
+        f' "http://127.0.0.1:{port}/models?list-type=2&prefix=prod%2Fmodels%2Fdigits-cnn%2F&encoding-type=url"'
+    )
 
 
 def test_missing_bucket(prefect_server: str, s3_server: str, s3_client: Any,
