@@ -119,8 +119,9 @@ def test_put_file_bad_source_stores_nothing(store: ArtifactStore, tmp_path: Path
     with pytest.raises(InputError) as error:
         store.put_file(KEY, tmp_path)
     assert str(error.value) == f"{tmp_path}: is a directory, not a file"
-    with pytest.raises(InputError, match="not a SHA-256 digest"):
+    with pytest.raises(InputError) as error:
         store.put_file(KEY, tmp_path / "x", sha256="nope")
+    assert str(error.value) == "not a SHA-256 digest: 'nope' (expected sha256:<64 hex digits>)"
     assert store.list_objects("") == []
 
 
@@ -251,9 +252,13 @@ def test_compare_and_swap_two_contenders_one_wins(store: ArtifactStore) -> None:
     _data, tag_a = store.read_with_tag(key)  # type: ignore[misc]
     _data, tag_b = store.read_with_tag(key)  # type: ignore[misc]
     assert tag_a == tag_b == base_tag
-    store.compare_and_swap(key, b"from A", tag_a)
-    with pytest.raises(ConflictError, match="changed since it was read"):
+    tag_after_a = store.compare_and_swap(key, b"from A", tag_a)
+    with pytest.raises(ConflictError) as error:
         store.compare_and_swap(key, b"from B", tag_b)
+    assert str(error.value) == (
+        f"{store.object_uri(key)} changed since it was read (expected tag {tag_b}, found tag {tag_after_a}):"
+        " another writer got there first; read it again and retry"
+    )
     assert store.read_bytes(key) == b"from A"
 
 
