@@ -5,10 +5,18 @@ Each test states the behaviour a surviving mutant broke; the mutant is named in 
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from slsa_models import __version__
+from slsa_models.deploy.records import RECORD_FORMAT, open_record, record_from_dict
+from slsa_models.errors import CorruptRecordError
+from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.verify import TrustedKey
 from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
 from slsa_models.verify.report import ArtifactResult, Check
@@ -85,3 +93,69 @@ def test_a_recorded_github_repository_in_each_form(uri: str) -> None:
 @pytest.mark.parametrize("uri", [None, "", "https://gitlab.com/acme/models", "git+ssh://git@gitlab.com/a/b"])
 def test_a_recorded_repository_not_on_github_is_none(uri: str | None) -> None:
     assert recorded_repository(uri) is None
+
+
+# --- slsa_models/deploy/records.py -----------------------------------------------------------
+
+
+def _record(**change: object) -> dict[str, object]:
+    return {"outcome": "promoted", "model_name": "iris", "digest": "sha256:" + HEX, "file_name": "model.keras",
+            "object": {"key": "models/iris/sha256-" + HEX + "/model.keras", "uri": "s3://b/models/iris"},
+            "evidence": [{"location": "s3://b/p.intoto.jsonl", "sha256": "b" * 64}, {"location": "none"}],
+            "verification": [], "smoke_load": {}, "policy": {"kinds": ["generator"]}, "decision_id": "d",
+            "decided_at": "2026-01-01T00:00:00+00:00", "sequence": 3, "previous": None,
+            "flow_run_id": None, "deployed_at": None, "reason": None, "failed_check": None,
+            "format": RECORD_FORMAT, **change}
+
+
+def test_the_signed_statement_is_the_whole_slsa_verification_summary() -> None:
+    """records: "verifiedLevels" renamed (and any other field of the VSA changed) went unnoticed."""
+    values = _record()
+    record = record_from_dict(values)
+    policy_digest = hashlib.sha256(json.dumps(values["policy"], sort_keys=True).encode()).hexdigest()
+    assert record.statement() == {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "iris/model.keras", "digest": {"sha256": HEX}}],
+        "predicateType": "https://slsa.dev/verification_summary/v1",
+        "predicate": {
+            "verifier": {"id": "https://github.com/slsa-models/slsa-models/deploy",
+                         "version": {"slsa-models": __version__}},
+            "timeVerified": "2026-01-01T00:00:00+00:00",
+            "resourceUri": "s3://b/models/iris",
+            "policy": {"uri": "slsa-models:policy", "digest": {"sha256": policy_digest}},
+            "inputAttestations": [{"uri": "s3://b/p.intoto.jsonl", "digest": {"sha256": "b" * 64}}],
+            "verificationResult": "PASSED",
+            "verifiedLevels": [],
+            "slsaVersion": "1.0",
+            "slsaModels": record.to_dict(),
+        },
+    }
+    refused = record_from_dict(_record(outcome="refused", digest=None, object={}))
+    predicate = refused.statement()["predicate"]
+    assert (refused.statement()["subject"], predicate["verificationResult"], predicate["resourceUri"]) == (
+        [], "FAILED", "model:iris")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"evidence": [{"location": "x"}, 5]}, "evidence[1]: expected an object with a location string"),
+    ({"evidence": [{"location": 1}]}, "evidence[0]: expected an object with a location string"),
+    ({"verification": [{}]}, "verification[0]: expected a report with a list of named checks"),
+    ({"verification": [{"checks": [{"name": 1}]}]},
+     "verification[0]: expected a report with a list of named checks"),
+    ({"smoke_load": {"status": "ok"}}, "smoke_load: expected status and detail strings"),
+])
+def test_nested_shapes_of_a_record_are_named_exactly(change: dict[str, object], message: str) -> None:
+    """records: the ValueError of a nested shape without its message."""
+    with pytest.raises(ValueError) as caught:
+        record_from_dict(_record(**change))
+    assert str(caught.value) == message
+
+
+def test_bytes_that_are_not_a_signed_record_name_the_reason(tmp_path: Path) -> None:
+    """records: the reason of a CorruptRecordError dropped from its line."""
+    generate_key_pair(tmp_path / "d.pem", tmp_path / "d.pub.pem")
+    deployers = (TrustedKey("d", load_private_key(tmp_path / "d.pem").public_key()),)
+    with pytest.raises(CorruptRecordError) as caught:
+        open_record(b"", deployers, "current.json")
+    assert str(caught.value) == ("current.json is not a signed deployment record (provenance: empty file; "
+                                 "expected a Sigstore bundle (.intoto.jsonl)); fix or remove it")
