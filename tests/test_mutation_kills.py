@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from slsa_models import __version__
+from slsa_models import __version__, deploy
 from slsa_models.deploy.records import RECORD_FORMAT, open_record, record_from_dict
 from slsa_models.errors import CorruptRecordError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
@@ -159,3 +159,30 @@ def test_bytes_that_are_not_a_signed_record_name_the_reason(tmp_path: Path) -> N
         open_record(b"", deployers, "current.json")
     assert str(caught.value) == ("current.json is not a signed deployment record (provenance: empty file; "
                                  "expected a Sigstore bundle (.intoto.jsonl)); fix or remove it")
+
+
+# --- slsa_models/deploy/gate.py --------------------------------------------------------------
+
+
+def test_the_gate_fetches_evidence_from_its_provenance_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gate: fetch_evidence called without the gate's provenance URL (the evidence looked up beside
+    the model instead of where the deployment said)."""
+    calls = []
+    monkeypatch.setattr("slsa_models.deploy.gate.fetch_evidence", lambda *args: calls.append(args) or ())
+    gate = deploy.Gate(object(), "iris", None, provenance_url="https://example.test/p.intoto.jsonl")  # type: ignore[arg-type]
+    candidate = SimpleNamespace(key="models/iris/sha256-" + HEX + "/model.keras")
+    assert gate.fetch_evidence(candidate) == ()  # type: ignore[arg-type]
+    assert calls == [(gate.store, candidate.key, "https://example.test/p.intoto.jsonl")]
+
+
+def test_the_gate_downloads_the_version_it_was_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """gate: run() dropping version_id (the bytes verified are not the version pinned)."""
+    gate = deploy.Gate(object(), "iris", None)  # type: ignore[arg-type]
+    fetched = []
+    monkeypatch.setattr(gate, "fetch_evidence", lambda candidate: (SimpleNamespace(usable=True),))
+    monkeypatch.setattr(gate, "fetch_model", lambda *args, **kwargs: fetched.append((args, kwargs)) or "model")
+    monkeypatch.setattr(gate, "verify", lambda candidate, evidence, model: ("verdict", model))
+    monkeypatch.setattr(gate, "smoke_load", lambda verdict: "smoke")
+    candidate = SimpleNamespace(key="k")
+    assert gate.run(tmp_path, candidate=candidate, version_id="v7", durable=True) == (("verdict", "model"), "smoke")  # type: ignore[arg-type]
+    assert fetched == [((candidate, tmp_path), {"version_id": "v7", "durable": True})]
