@@ -126,8 +126,12 @@ def test_multipart_loses_race_to_another_writer(s3_store_uri: str, s3_client: An
         if not s3_client.list_objects_v2(Bucket=bucket).get("Contents"):
             s3_client.put_object(Bucket=bucket, Key=prefix + BIG_KEY, Body=b"theirs")
 
-    with pytest.raises(ConflictError, match="already holds different bytes"):
+    with pytest.raises(ConflictError) as error:
         store.put_file(BIG_KEY, big_file, on_progress=other_writer)
+    assert str(error.value) == (
+        f"{store.object_uri(BIG_KEY)} already holds different bytes (sha256 {hashlib.sha256(b'theirs').hexdigest()},"
+        f" 6 bytes; refusing to write sha256 {BIG_SHA}, {len(BIG)} bytes): stored objects are never overwritten"
+    )
     assert store.read_bytes(BIG_KEY) == b"theirs"
     assert _no_uploads(s3_client, bucket)
 
@@ -147,8 +151,13 @@ def test_single_put_loses_race_to_another_writer(s3_store_uri: str) -> None:
     plain = open_store(s3_store_uri)
     plain.put_bytes("k.bin", b"first")
     store = StaleHead(*_split(s3_store_uri))
-    with pytest.raises(ConflictError, match="already holds different bytes"):
+    with pytest.raises(ConflictError) as error:
         store.put_bytes("k.bin", b"second")
+    assert str(error.value) == (
+        f"{store.object_uri('k.bin')} already holds different bytes (sha256 {hashlib.sha256(b'first').hexdigest()},"
+        f" 5 bytes; refusing to write sha256 {hashlib.sha256(b'second').hexdigest()}, 6 bytes):"
+        " stored objects are never overwritten"
+    )
     store.stale = True
     assert store.put_bytes("k.bin", b"first").sha256 == hashlib.sha256(b"first").hexdigest()
     assert plain.read_bytes("k.bin") == b"first"
