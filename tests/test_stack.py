@@ -140,8 +140,15 @@ def test_prefect_yaml_deploys_both_flows_from_the_checkout() -> None:
         assert not any("SECRET" in name or "ACCESS_KEY" in name for name in env)  # never in job variables
     [trigger] = deployments["deploy"]["triggers"]
     assert trigger["enabled"] is False
-    assert trigger["expect"] == ["prefect.flow-run.Completed"]
-    assert trigger["match_related"] == {"prefect.resource.role": "flow", "prefect.resource.name": "train-model"}
+    # deploys exactly the digest the train run announced, never "the newest model"
+    assert trigger["expect"] == ["slsa-models.model.stored"]
+    assert trigger["match"] == {"prefect.resource.id": "slsa-models.model.*"}
+    assert trigger["parameters"] == {"model_name": "{{ event.payload.model_name }}",
+                                     "digest": "{{ event.payload.digest }}"}
+    # the trust policy belongs to the deployment: no policy parameter, the policy file from its env
+    assert deployments["deploy"]["parameters"] == {"model_name": "digits-cnn"}
+    assert deployments["deploy"]["work_pool"]["job_variables"]["env"]["SLSA_MODELS_POLICY"] == \
+        "{{ $SLSA_MODELS_POLICY }}"
 
 
 # -- background processes ----------------------------------------------------------------------

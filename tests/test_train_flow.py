@@ -43,7 +43,7 @@ def test_each_format_lands_at_its_content_addressed_key(
     assert result["sha256"] == sha256
     assert result["key"] == layout.model_key("digits", sha256, model_format)
     assert result["uri"] == f"{s3_store_uri}/{result['key']}"
-    assert result["subject"] == f"{sha256}  {model_format}\n"
+    assert result["subject"] == f"{sha256}  digits/{model_format}\n"  # the subject names the model
     assert result["model_format"] == model_format and result["size"] == len(body)
     assert 0.0 < result["accuracy"] <= 1.0
     assert result["provenance_uri"] == f"{s3_store_uri}/{result['key']}.intoto.jsonl"
@@ -78,7 +78,10 @@ def test_cli_in_ephemeral_mode_writes_sha256sum_subjects(tmp_path: Path) -> None
                        "--subjects-file", str(subjects), env=env)
     assert result.returncode == 0, result.stderr
     stored = next(store.glob("models/digits-cnn/sha256-*/pytorch_jitted_model.pt"))
-    expected = subprocess.run(["sha256sum", stored.name], cwd=stored.parent, capture_output=True, text=True).stdout
+    # sha256sum's line for the file, named <model>/<file>: the subject binds the model's name
+    digest = subprocess.run(["sha256sum", stored.name], cwd=stored.parent, capture_output=True,
+                            text=True).stdout.split()[0]
+    expected = f"{digest}  digits-cnn/{stored.name}\n"
     assert subjects.read_text() == expected
     assert f"digest:   sha256:{expected.split()[0]}" in result.stdout
     assert f"model:    {store.as_uri()}/models/digits-cnn/" in result.stdout
@@ -191,10 +194,13 @@ def test_in_github_actions_the_flow_leaves_signing_to_the_generator(
     assert sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")) == ["pytorch_model.pth"]
 
 
-def test_a_rerun_with_the_same_seed_keeps_the_stored_model_and_its_provenance(
+def test_a_rerun_with_the_same_seed_keeps_the_model_and_adds_its_provenance(
     prefect_server: str, file_store_uri: str
 ) -> None:
-    """pytorch_model.pth is byte-reproducible: the second run finds both objects already stored."""
+    """pytorch_model.pth is byte-reproducible: the second run finds the model stored and adds its
+    own signed provenance beside the first (evidence is added, never replaced)."""
+    import hashlib
+
     from flows.train import train_flow
 
     first = train_flow(model_format="pytorch_model.pth", store=file_store_uri, epochs=1, seed=3)
@@ -202,5 +208,7 @@ def test_a_rerun_with_the_same_seed_keeps_the_stored_model_and_its_provenance(
     signed_first = provenance.read_bytes()
     second = train_flow(model_format="pytorch_model.pth", store=file_store_uri, epochs=1, seed=3)
     assert second["sha256"] == first["sha256"]
-    assert second["provenance_uri"] == first["provenance_uri"]
     assert provenance.read_bytes() == signed_first
+    added = Path(second["provenance_uri"].removeprefix("file://"))
+    digest = hashlib.sha256(added.read_bytes()).hexdigest()
+    assert second["provenance_uri"] == f"{first['uri']}.{digest[:12]}.intoto.jsonl"
