@@ -175,12 +175,16 @@ def test_object_changed_after_verification_is_refused(s3_store_uri: str, s3_clie
     store = open_store(s3_store_uri)
     verdict = passed_verdict(store, tmp_path / "work")
     bucket = s3_store_uri.removeprefix("s3://").split("/")[0]
-    s3_client.put_object(Bucket=bucket, Key=f"prefix/{verdict.model_key}", Body=b"swapped after verification")
+    swapped = b"swapped after verification"
+    put = s3_client.put_object(Bucket=bucket, Key=f"prefix/{verdict.model_key}", Body=swapped)
     decision = promote(store, verdict, deployer)
     assert decision.record.outcome == deploy.REFUSED
     assert decision.record.failed_check == deploy.STORED_OBJECT
-    assert decision.record.reason is not None and decision.record.reason.startswith(
-        f"{store.object_uri(verdict.model_key)} changed after it was verified (etag "
+    downloaded = verdict.model.stored  # type: ignore[union-attr]
+    assert decision.record.reason == (
+        f"{store.object_uri(verdict.model_key)} changed after it was verified (etag {downloaded.etag},"
+        f" {downloaded.size} bytes when downloaded, etag {put['ETag']}, {len(swapped)} bytes now):"
+        " nothing deployed; re-run the deploy to verify what the store holds now"
     )
     assert store.read_with_tag(layout.current_key(MODEL)) is None
     assert history(store, deployer) == ["refused"]
