@@ -201,6 +201,8 @@ def test_tampered_vector_is_refused_by_subject_digest(store_uri: str, tmp_path: 
     assert str(caught.value).startswith("SLSA verification failed: subject-digest: expected ")
     failed = [check.name for check in caught.value.report.failed_checks()]  # type: ignore[union-attr]
     assert failed == ["subject-digest", "model-digest", "deployed-digest"]
+    deployed = caught.value.report.failed_checks()[-1]  # type: ignore[union-attr]
+    assert (deployed.detail, deployed.artifact) == ("these are not the bytes the deploy verified", BINARY.name)
 
 
 def test_serving_applies_its_own_policy(file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
