@@ -391,7 +391,7 @@ def main() -> int:
         (RESULTS / "summary.txt").write_text(summary + "\n\n" + survivors_text(results))
     print()
     print(summary)
-    total = sum(r["counts"]["survived"] + r["counts"]["no tests"] for r in results)
+    total = sum(r["mutants"] - r["counts"]["killed"] for r in results)
     print(f"\n{total} mutants not killed; their diffs: .mutation/results/<module>.json")
     return 0
 
