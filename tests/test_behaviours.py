@@ -89,13 +89,25 @@ def _before_put(store: S3Store, action: Callable[[], None]) -> list[int]:
     return ran
 
 
-def _task_runs(flow_run_id: Any) -> list[Any]:
-    """The task runs of a flow run, from the Prefect API."""
+def _task_runs(flow_run_id: Any, *, names: set[str]) -> list[Any]:
+    """The task runs of a flow run, from the Prefect API, once those called ``names`` (and all
+    others) have reached a final state: task run states reach the API a little after the run."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + 30
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            settled = all(run.state is not None and run.state.is_final() for run in runs)
+            if (settled and names <= {_step(run) for run in runs}) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.2)
+
+
+def _step(task_run: Any) -> str:
+    """The task's name: a task run is named ``<task name>-<3 hex>``."""
+    return task_run.name.rsplit("-", 1)[0]
 
 
 # -- 1. the deploy flow never loads unverified bytes ------------------------------------------
@@ -137,7 +149,8 @@ def test_deploy_flow_never_loads_a_model_that_failed_verification(
     assert refusal.smoke_load == {
         "status": "not-run", "detail": "verification did not pass: nothing is loaded before it does",
     }
-    smoke = next(run for run in _task_runs(state.state_details.flow_run_id) if run.name.startswith("smoke-load"))
+    [smoke] = [run for run in _task_runs(state.state_details.flow_run_id, names={"smoke-load"})
+               if _step(run) == "smoke-load"]
     assert smoke.state.is_completed()  # the step ran, and declined to load
 
 
@@ -446,17 +459,14 @@ def test_a_real_write_once_conflict_is_not_retried(
     s3_client.put_object(Bucket=_bucket(s3_store_uri), Key=f"prefix/{key}", Body=b"planted bytes")
 
     @flow(name="store-only")
-    def store_only() -> tuple[Any, Any]:
+    def store_only() -> tuple[Any, Any, Any]:
         state = store_model(s3_store_uri, MODEL, model, digest, return_state=True)
-        return state.state_details.task_run_id, state.result(raise_on_failure=False)
+        return state.state_details.flow_run_id, state.state_details.task_run_id, state.result(raise_on_failure=False)
 
-    task_run_id, raised = store_only()
+    flow_run_id, task_run_id, raised = store_only()
     assert isinstance(raised, ConflictError)
     assert str(raised).endswith("stored objects are never overwritten")
-    from prefect import get_client
-
-    with get_client(sync_client=True) as client:
-        run = client.read_task_run(task_run_id)
+    [run] = [run for run in _task_runs(flow_run_id, names={"store-model"}) if run.id == task_run_id]
     assert (run.state.is_failed(), run.run_count) == (True, 1)
     assert engine_sleeps == []
 
@@ -591,5 +601,5 @@ def test_train_flow_checks_the_store_before_training(
     error = state.result(raise_on_failure=False)
     assert isinstance(error, NotFoundError)
     assert str(error) == f"S3 bucket 'no-such-bucket' does not exist at {s3_server}"
-    names = sorted(run.name.rsplit("-", 1)[0] for run in _task_runs(state.state_details.flow_run_id))
-    assert names == ["check-store"]
+    runs = _task_runs(state.state_details.flow_run_id, names={"check-store"})
+    assert sorted(_step(run) for run in runs) == ["check-store"]
