@@ -295,8 +295,10 @@ def test_an_unknown_digest_algorithm(capsys: pytest.CaptureFixture[str]) -> None
         main(["verify-attestation", str(ARTIFACT), "--bundle", str(BUNDLE), "--owner", "too-legit",
               "--digest-alg", "md5"])
     assert exited.value.code == 2
-    [line] = capsys.readouterr().err.splitlines()
-    assert line.startswith("error: argument -d/--digest-alg: invalid choice: 'md5' (choose from ")
+    assert capsys.readouterr().err.splitlines() == [
+        "error: argument -d/--digest-alg: invalid choice: 'md5' (choose from 'sha256', 'sha512')"
+        " (see slsa-models verify-attestation --help)"
+    ]
 
 
 class _no_exit:
@@ -311,15 +313,14 @@ def test_unusable_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     not_a_bundle = tmp_path / "bundle.json"
     not_a_bundle.write_text("[]")
     for argv, line in (
-        ([str(tmp_path / "missing"), "--bundle", str(BUNDLE)], "error: "),
+        ([str(tmp_path / "missing"), "--bundle", str(BUNDLE)], f"error: {tmp_path / 'missing'}: no such file"),
         ([str(ARTIFACT), "--bundle", str(not_a_bundle)],
          f"error: {not_a_bundle}: a JSON list, not a Sigstore bundle object"),
         (["oci://ghcr.io/acme/model", "--bundle", str(BUNDLE)],
          "error: oci://ghcr.io/acme/model: OCI images are not supported offline; give a file"),
     ):
         assert main(["verify-attestation", *argv, "--owner", "too-legit"]) == 2
-        lines = capsys.readouterr().err.splitlines()
-        assert len(lines) == 1 and lines[0].startswith(line), lines
+        assert capsys.readouterr().err.splitlines() == [line]
 
 
 # --- the library -----------------------------------------------------------------------------
