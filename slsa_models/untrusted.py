@@ -57,8 +57,9 @@ def open_regular_file(path: str | os.PathLike[str], *, what: str,
         raise error(f"{label}: is a directory, not a {what}") from None
     except PermissionError:
         raise error(f"{label}: permission denied reading the {what}") from None
-    except OSError as exc:
-        raise error(f"{label}: cannot read the {what}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: an embedded NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise error(f"{label!r}: cannot read the {what}: {reason}") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)

@@ -140,3 +140,16 @@ def test_campaign_runs_each_target(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for name in NAMES:
         assert f"{name}: " in done.stdout
+
+
+REGRESSIONS = sorted((Path(__file__).parents[1] / "fuzz" / "regressions").glob("*.bin"))
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=[path.name for path in REGRESSIONS])
+def test_campaign_findings_stay_fixed(path: Path) -> None:
+    """Inputs the atheris campaign once turned into a crash (a path with a newline, a NUL or 5,000
+    characters in a policy file; a signed record whose smoke-load or checks lack a key): each now
+    ends in a result or a typed, one-line error."""
+    from fuzz import targets
+
+    targets.run(path.name.split("-")[0], path.read_bytes())

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"deployed:   {summary.object_label(record)}")
     print(f"digest:     {record.digest}")
     print(f"record:     #{record.sequence}, signed")
-    print(f"smoke-load: {record.smoke_load['status']}: {record.smoke_load['detail']}")
+    print(f"smoke-load: {record.smoke_load.get('status')}: {record.smoke_load.get('detail')}")
     print(f"current:    {current_uri}")
     return 0
 

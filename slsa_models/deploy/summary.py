@@ -38,7 +38,7 @@ def summary_rows(record: DeploymentRecord) -> dict[str, Any]:
         "built by": verification.get("builder_id") or "unverified",
         "source": " @ ".join(v for v in (verification.get("source_uri"), verification.get("commit")) if v)
                   or "unverified",
-        "smoke-load": f"{record.smoke_load['status']}: {record.smoke_load['detail']}",
+        "smoke-load": f"{record.smoke_load.get('status', 'not-run')}: {record.smoke_load.get('detail', '')}",
         "decided at": record.decided_at,
         "flow run": record.flow_run_id or "none",
     }
@@ -56,9 +56,9 @@ def check_rows(record: DeploymentRecord) -> list[dict[str, str]]:
         rows += [
         {
             "check": check["name"],
-            "verdict": VERDICTS[bool(check["passed"])],
-            "expected": str(check["expected"]),
-            "actual": str(check["actual"]),
+            "verdict": VERDICTS[bool(check.get("passed"))],
+            "expected": str(check.get("expected", "")),
+            "actual": str(check.get("actual", "")),
             "detail": str(check.get("detail") or ""),
         }
         for check in report.get("checks", [])

@@ -117,7 +117,12 @@ class _Reader:
             raise self.error(f"{where} {key}: expected a non-empty string, got {shown}")
         return value
 
-    def relative(self, value: str) -> Path:
+    def relative(self, value: str, where: str = "") -> Path:
+        """A path named in the file, relative to the file; refused if no file system could
+        hold it (control characters, a NUL, more than 4096 characters)."""
+        if len(value) > 4096 or any(ord(char) < 32 or char == "\x7f" for char in value):
+            raise self.error(f"{where} {value[:60]!r}: not a usable path (control characters, "
+                             "or longer than 4096 characters)".lstrip())
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.path.parent / path
 
@@ -181,8 +186,12 @@ def _github(reader: _Reader, kind: str, table: object) -> GitHubBuildRules:
     fields["build_workflow_inputs"] = inputs
     root = reader.string(table, "trusted-root", where)
     if root is not None:
-        fields["trusted_root"] = reader.relative(root)
-        if not fields["trusted_root"].is_file():
+        fields["trusted_root"] = reader.relative(root, f"{where} trusted-root:")
+        try:
+            found = fields["trusted_root"].is_file()
+        except OSError:  # e.g. a name longer than the file system allows
+            found = False
+        if not found:
             raise reader.error(f"{where} trusted-root: {fields['trusted_root']}: no such file")
     try:
         return GITHUB_TYPES[kind](**fields)
@@ -225,7 +234,7 @@ def _trusted_key(reader: _Reader, section: str, name: str, table: object,
                            "public-key-pem (the PEM text)")
     try:
         if path is not None:
-            key = load_public_key(reader.relative(path))
+            key = load_public_key(reader.relative(path, f"{where} public-key:"))
         else:
             key = public_key_from_pem(pem or "", "public-key-pem")
     except InputError as error:
