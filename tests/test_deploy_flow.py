@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -244,10 +246,12 @@ def test_smoke_load_failure_refuses_verified_bytes(
     store_vector(file_store_uri, name="pytorch_model.pth", tmp=tmp_path)
     code, line = run_cli_flow(file_store_uri, capsys)
     assert code == 1
-    assert line.startswith("error: smoke-load: cannot load pytorch_model.pth from ")
-    assert line.endswith("; nothing deployed")
     assert current_bytes(open_store(file_store_uri)) is None
     [refusal] = deploy.read_history(open_store(file_store_uri), MODEL, trusted())
+    detail = refusal.smoke_load["detail"]
+    assert line == f"error: smoke-load: {detail}; nothing deployed"
+    scratch = re.escape(tempfile.gettempdir()) + r"/slsa-models-deploy-[^/]+"  # the run's scratch directory
+    assert re.fullmatch(rf"cannot load pytorch_model\.pth from {scratch}/pytorch_model\.pth: \S.*", detail), detail
     assert refusal.failed_check == "smoke-load" and refusal.verification[0]["passed"] is True
 
 
