@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "keygen": ("slsa_models.commands.keygen", "write an ECDSA P-256 key pair for the local builder"),
     "attest": ("slsa_models.commands.attest", "sign SLSA v1 provenance for artifacts with a key"),
+    "pull": (
+        "slsa_models.commands.pull",
+        "verify the deployed model and put it into a directory, for any model server",
+    ),
     "stack": ("slsa_models.commands.stack", "run the whole pipeline locally: SeaweedFS, Prefect server and worker"),
 }
 

@@ -31,6 +31,7 @@ from slsa_models import formats
 from slsa_models.deploy.gate import FetchedModel, Gate, with_checks
 from slsa_models.deploy.history import require_current
 from slsa_models.deploy.records import PROMOTED, DeploymentRecord
+from slsa_models.digest import Digest
 from slsa_models.errors import UntrustedRecordError
 from slsa_models.settings import state_dir
 from slsa_models.store import ArtifactStore, StoredObject, layout, open_store
@@ -68,12 +69,14 @@ def _remember(state: Path, record: DeploymentRecord) -> None:
 def verify_deployed(
     store: ArtifactStore | str, model_name: str, policy: Policy, directory: str | os.PathLike[str],
     *, state: str | os.PathLike[str] | None = None, allow_rollback: bool = False, durable: bool = True,
+    digest: str | None = None,
 ) -> VerifiedDeployment:
     """Verify the record, download the deployed object into ``directory`` and verify it.
 
     Raises UntrustedRecordError for a record that cannot be trusted and
     VerificationFailed if any check fails. ``state`` is where the last loaded
-    sequence is kept (default ``<state dir>/serving/<model>``).
+    sequence is kept (default ``<state dir>/serving/<model>``). ``digest`` pins the
+    version: a record deploying any other digest is refused before anything is downloaded.
     """
     if isinstance(store, str):
         store = open_store(store)
@@ -84,6 +87,9 @@ def verify_deployed(
                                    f"{model_name!r}: nothing loaded")
     if record.outcome != PROMOTED or not record.object.get("key"):
         raise UntrustedRecordError(f"{where} does not promote a model (outcome {record.outcome}): "
+                                   "nothing loaded")
+    if digest is not None and record.digest != str(Digest.parse(digest)):
+        raise UntrustedRecordError(f"{where} deploys {record.digest}, not the pinned {Digest.parse(digest)}: "
                                    "nothing loaded")
     state_path = Path(state) if state is not None else state_dir() / "serving" / model_name
     last = _last_loaded(state_path)
