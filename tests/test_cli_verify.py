@@ -215,3 +215,24 @@ def test_the_installed_command_end_to_end(tmp_path: Path) -> None:
     bad = subprocess.run([*command, "--provenance-path", str(empty)], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr == f"error: {empty}: empty file; expected a Sigstore bundle (.intoto.jsonl)\n"
+
+
+def test_one_provenance_file_cannot_satisfy_a_policy_requiring_two_kinds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """require = [generator, local-builder]: the generator file passes its own kind's rules, but one
+    file is one piece of evidence, so verify-artifact refuses instead of skipping `require`."""
+    from slsa_models.provenance.keys import generate_key_pair
+
+    generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'version = 2\nrequire = ["slsa-github-generator", "local-builder"]\n'
+        f'[slsa-github-generator]\nsource-uri = "{SOURCE}"\n'
+        '[local-builder.box]\nbuilder-id = "https://ci.example.com/b"\npublic-key = "k.pub.pem"\n')
+    code = main(["verify-artifact", BINARY, "--provenance-path",
+                 str(VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"), "--policy", str(policy)])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "FAILED: SLSA verification failed: policy: expected evidence of slsa-github-generator and "
+        "local-builder, got slsa-github-generator (the policy requires slsa-github-generator and "
+        "local-builder; no evidence of local-builder passed (one provenance file is one piece of evidence))")

@@ -161,10 +161,11 @@ def build_policy(args: argparse.Namespace) -> Policy:
 
 def run(args: argparse.Namespace) -> int:
     from slsa_models.verify import load_provenance, verify_loaded
+    from slsa_models.verify.api import require_check
 
     policy = build_policy(args)
     provenance = load_provenance(Path(args.provenance_path))  # unusable input fails before hashing
-    report = verify_loaded(provenance, _artifacts(args), policy)
+    report = require_check(verify_loaded(provenance, _artifacts(args), policy), policy)
     print_outcome(report)
     if args.json:
         _write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")

@@ -10,6 +10,7 @@ then the rules run for all artifacts.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from slsa_models.verify.report import Check, Report, artifact_results, unverifie
 from slsa_models.verify.statement import parse_statement
 
 EVIDENCE_KIND = "evidence-kind"
+POLICY = "policy"
 KindVerifier = Callable[[LoadedProvenance, Sequence[Artifact], Policy], Report]
 
 
@@ -169,6 +171,19 @@ def verify_loaded(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
     if verifier is None:
         raise ProvenanceError(f"{loaded.label}: {loaded.kind} provenance cannot be verified by this version")
     return verifier(loaded, artifacts, policy)
+
+
+def require_check(report: Report, policy: Policy) -> Report:
+    """One piece of evidence judged alone (``verify-artifact``): it passes only if it alone
+    satisfies the policy's ``require`` (a policy requiring two kinds needs two pieces)."""
+    if not report.passed or not policy.require:
+        return report
+    problem = policy.combine({report.kind})
+    if problem is None:
+        return report
+    check = Check(POLICY, False, "evidence of " + " and ".join(policy.require), report.kind,
+                  problem + " (one provenance file is one piece of evidence)")
+    return dataclasses.replace(report, checks=[*report.checks, check], passed=False)
 
 
 def verify_artifacts(provenance: str | os.PathLike[str] | Path | bytes,

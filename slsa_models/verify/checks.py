@@ -45,7 +45,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id", "cert-owner-id",
     "cert-run", "cert-workflow", "runner-environment",
     # the gate's own checks, after the verifier's
-    "model-name", "model-digest", "deployed-digest", "provenance-digest",
+    "model-name", "model-digest", "deployed-digest", "provenance-digest", "policy",
 )
 
 
