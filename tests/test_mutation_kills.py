@@ -13,9 +13,12 @@ from types import SimpleNamespace
 import pytest
 
 from slsa_models import __version__, deploy
+from slsa_models.deploy import promotion
 from slsa_models.deploy.records import RECORD_FORMAT, open_record, record_from_dict
 from slsa_models.errors import CorruptRecordError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.provenance.signers import KeySigner
+from slsa_models.store.file import FileStore
 from slsa_models.verify import TrustedKey
 from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
@@ -186,3 +189,34 @@ def test_the_gate_downloads_the_version_it_was_given(monkeypatch: pytest.MonkeyP
     candidate = SimpleNamespace(key="k")
     assert gate.run(tmp_path, candidate=candidate, version_id="v7", durable=True) == (("verdict", "model"), "smoke")  # type: ignore[arg-type]
     assert fetched == [((candidate, tmp_path), {"version_id": "v7", "durable": True})]
+
+
+# --- slsa_models/deploy/promotion.py ---------------------------------------------------------
+
+
+def _deployer(tmp_path: Path) -> deploy.Deployer:
+    generate_key_pair(tmp_path / "d.pem", tmp_path / "d.pub.pem")
+    key = load_private_key(tmp_path / "d.pem")
+    return deploy.Deployer(KeySigner(key, description="deployer d"), (TrustedKey("d", key.public_key()),))
+
+
+def test_a_run_refusal_is_recorded_with_nothing_verified(tmp_path: Path) -> None:
+    """promotion: record_run_refusal's smoke_load dropped or its "detail" renamed (no deploy test ran it)."""
+    store, deployer = FileStore(tmp_path), _deployer(tmp_path)
+    decision = deploy.record_run_refusal(store, "iris", None, "trust parameters in the run",
+                                         failed_check=deploy.TRUST_PARAMETERS, deployer=deployer)
+    assert not decision.deployed
+    [record] = deploy.read_history(store, "iris", deployer.trusted)
+    assert record == decision.record
+    assert (record.outcome, record.smoke_load, record.reason, record.failed_check, record.sequence) == (
+        "refused", {"status": "skipped", "detail": "nothing verified"}, "trust parameters in the run",
+        deploy.TRUST_PARAMETERS, 0)
+
+
+def test_a_retried_refusal_is_not_appended_twice(tmp_path: Path) -> None:
+    """promotion: _append not passing the trusted deployers (a retried task's decision appended again)."""
+    store, deployer = FileStore(tmp_path), _deployer(tmp_path)
+    first = deploy.record_run_refusal(store, "iris", None, "refused", failed_check="x", deployer=deployer)
+    again = promotion._append(store, first.record, deployer)
+    assert (again.history_key, again.record) == (first.history_key, first.record)
+    assert len(deploy.read_history(store, "iris", deployer.trusted)) == 1
