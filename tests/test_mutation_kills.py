@@ -15,13 +15,14 @@ import pytest
 from slsa_models import __version__, deploy
 from slsa_models.deploy import promotion
 from slsa_models.deploy.records import RECORD_FORMAT, open_record, record_from_dict
-from slsa_models.errors import CorruptRecordError
+from slsa_models.errors import CorruptRecordError, PolicyError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.store.file import FileStore
 from slsa_models.verify import TrustedKey
 from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
+from slsa_models.verify.policy import AttestationPolicy, GeneratorPolicy, Policy, normalize_source_uri
 from slsa_models.verify.report import ArtifactResult, Check
 
 HEX = "a" * 64
@@ -220,3 +221,31 @@ def test_a_retried_refusal_is_not_appended_twice(tmp_path: Path) -> None:
     again = promotion._append(store, first.record, deployer)
     assert (again.history_key, again.record) == (first.history_key, first.record)
     assert len(deploy.read_history(store, "iris", deployer.trusted)) == 1
+
+
+# --- slsa_models/verify/policy.py ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uri", ["github.com/o/r@v1", "github.com/o@x/r", "git+https://github.com/o/r@main"])
+def test_a_source_uri_with_an_at_sign_is_refused(uri: str) -> None:
+    """policy: normalize_source_uri's "@" test weakened (a ref or user in the URI accepted)."""
+    with pytest.raises(PolicyError) as caught:
+        normalize_source_uri(uri)
+    assert str(caught.value) == (f"source URI {uri!r} is not a GitHub repository; "
+                                 "expected github.com/OWNER/REPO (or https://github.com/OWNER/REPO)")
+
+
+def test_a_signer_workflow_with_a_scheme_is_refused_in_one_line() -> None:
+    """policy: the signer workflow's refusal message changed."""
+    with pytest.raises(PolicyError) as caught:
+        AttestationPolicy("github.com/o/r", signer_workflow="https://github.com/o/r/.github/workflows/b.yml")
+    assert str(caught.value) == ("signer workflow 'https://github.com/o/r/.github/workflows/b.yml': expected "
+                                 "[HOST/]OWNER/REPO/PATH/TO/WORKFLOW.yml, without a scheme")
+
+
+def test_no_trusted_kind_passed_names_the_kinds() -> None:
+    """policy: combine()'s reason listing the kinds with another separator."""
+    policy = Policy(GeneratorPolicy("github.com/o/r"), AttestationPolicy("github.com/o/r"))
+    assert policy.combine(["local-builder"]) == (
+        "no evidence passed any trusted kind (slsa-github-generator, github-attestation)")
+    assert policy.combine(["github-attestation"]) is None
