@@ -15,7 +15,7 @@ import pytest
 from slsa_models import __version__, deploy
 from slsa_models.deploy import promotion
 from slsa_models.deploy.records import RECORD_FORMAT, open_record, record_from_dict
-from slsa_models.errors import CorruptRecordError, PolicyError
+from slsa_models.errors import CorruptRecordError, InputError, PolicyError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.store.file import FileStore
@@ -23,6 +23,7 @@ from slsa_models.verify import TrustedKey
 from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
 from slsa_models.verify.policy import AttestationPolicy, GeneratorPolicy, Policy, normalize_source_uri
+from slsa_models.verify.policy_file import load_policy
 from slsa_models.verify.report import ArtifactResult, Check
 
 HEX = "a" * 64
@@ -249,3 +250,26 @@ def test_no_trusted_kind_passed_names_the_kinds() -> None:
     assert policy.combine(["local-builder"]) == (
         "no evidence passed any trusted kind (slsa-github-generator, github-attestation)")
     assert policy.combine(["github-attestation"]) is None
+
+
+# --- slsa_models/verify/policy_file.py -------------------------------------------------------
+
+
+def test_a_key_path_with_spaces_is_usable(tmp_path: Path) -> None:
+    """policy_file: the control-character test of a path taking in the space (" " <= 32)."""
+    (tmp_path / "my keys").mkdir()
+    generate_key_pair(tmp_path / "my keys" / "b.pem", tmp_path / "my keys" / "b.pub.pem")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('version = 2\n[local-builder.box]\nbuilder-id = "https://example.test/b"\n'
+                      'public-key = "my keys/b.pub.pem"\n')
+    [key] = load_policy(policy).kinds[0].keys
+    assert key.public_key == load_private_key(tmp_path / "my keys" / "b.pem").public_key()
+
+
+def test_a_policy_nested_too_deeply_says_so(tmp_path: Path) -> None:
+    """policy_file: the RecursionError's message dropped (the test of it is not in its selection)."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("version = 2\nx = " + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(InputError) as caught:
+        load_policy(policy)
+    assert str(caught.value) == f"{policy}: nested too deeply; is this a policy file?"
