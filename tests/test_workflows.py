@@ -37,6 +37,8 @@ GENERATOR_PATH = "slsa-framework/slsa-github-generator/.github/workflows/generat
 GENERATOR = f"{GENERATOR_PATH}@v2.1.0"
 # What the generator's jobs ask for; a caller granting less cannot start it.
 GENERATOR_PERMISSIONS = {"actions": "read", "id-token": "write", "contents": "write"}
+ATTEST_ACTION = "actions/attest-build-provenance"
+ATTEST_PERMISSIONS = {"id-token": "write", "attestations": "write"}
 
 
 # --------------------------------------------------------------------------
@@ -386,8 +388,13 @@ def test_permissions_are_empty_at_the_top_and_minimal_per_job(workflow: Path) ->
         if job.get("uses") == GENERATOR:
             assert granted == GENERATOR_PERMISSIONS
             continue
+        if any(s.get("uses", "").startswith(ATTEST_ACTION + "@") for s in job.get("steps", [])):
+            # attest-build-provenance signs (id-token) and stores the attestation; nothing else.
+            assert granted == ATTEST_PERMISSIONS, f"{workflow.name}: job {job_id}: {granted!r}"
+            continue
         writes = {scope for scope, level in granted.items() if level == "write"}
         assert writes <= {"id-token"}, f"{workflow.name}: job {job_id} writes {writes}"
+        assert "attestations" not in granted, f"{workflow.name}: job {job_id}"
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -423,8 +430,13 @@ def test_train_passes_its_subjects_to_the_generator_and_its_provenance_on() -> N
     assert train["train"]["outputs"]["base64-subjects"] == "${{ steps.subjects.outputs.base64-subjects }}"
     assert train["provenance"]["needs"] == ["train"]
     assert train["provenance"]["with"]["base64-subjects"] == "${{ needs.train.outputs.base64-subjects }}"
-    downloads = [s["with"]["name"] for s in train["publish"]["steps"] if "download-artifact" in s.get("uses", "")]
-    assert downloads == ["model", "${{ needs.provenance.outputs.provenance-name }}"]
+    downloads = [(s.get("if"), s["with"]["name"]) for s in train["publish"]["steps"]
+                 if "download-artifact" in s.get("uses", "")]
+    assert downloads == [
+        (None, "model"),
+        ("inputs.provenance == 'slsa-generator'", "${{ needs.provenance.outputs.provenance-name }}"),
+        ("inputs.provenance == 'github-attestation'", "attestation"),
+    ]
 
 
 def test_the_deploy_call_matches_the_deploy_workflow() -> None:
@@ -448,7 +460,7 @@ def test_the_deploy_step_verifies_against_this_repository_and_the_generator() ->
     assert deploy["env"]["SOURCE_URI"] == "github.com/${{ github.repository }}"
     assert deploy["env"]["BUILDER_ID"] == f"https://github.com/{GENERATOR_PATH}"
     assert "python -m flows.deploy" in deploy["run"]
-    assert "--source-uri \"$SOURCE_URI\" --builder-id \"$BUILDER_ID\"" in deploy["run"]
+    assert "--source-uri \"$SOURCE_URI\" --builder-id \"$BUILDER_ID\" --source-branch main" in deploy["run"]
 
 
 # --------------------------------------------------------------------------
