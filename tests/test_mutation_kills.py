@@ -5,8 +5,11 @@ Each test states the behaviour a surviving mutant broke; the mutant is named in 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,10 +18,11 @@ import pytest
 from slsa_models import __version__, deploy
 from slsa_models.deploy import promotion
 from slsa_models.deploy.records import RECORD_FORMAT, open_record, record_from_dict
-from slsa_models.errors import CorruptRecordError, InputError, PolicyError
+from slsa_models.errors import CorruptRecordError, InputError, PolicyError, StoreLockedError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.signers import KeySigner
-from slsa_models.store.file import FileStore
+from slsa_models.store import file as file_store
+from slsa_models.store.file import FileStore, _lock_holder
 from slsa_models.verify import TrustedKey
 from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
@@ -273,3 +277,46 @@ def test_a_policy_nested_too_deeply_says_so(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_policy(policy)
     assert str(caught.value) == f"{policy}: nested too deeply; is this a policy file?"
+
+
+# --- slsa_models/store/file.py ---------------------------------------------------------------
+
+
+def test_the_holder_of_a_lock_without_a_note_is_an_unknown_process(tmp_path: Path) -> None:
+    """file: _lock_holder's fallback for an empty or unreadable lock file changed."""
+    lock = tmp_path / ".x.lock"
+    lock.write_bytes(b"")
+    for flags in (os.O_RDONLY, os.O_WRONLY):  # empty; unreadable (pread fails)
+        fd = os.open(lock, flags)
+        try:
+            assert _lock_holder(fd) == "unknown process"
+        finally:
+            os.close(fd)
+
+
+def test_a_writer_waiting_for_a_lock_polls_it_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """file: _wait_for_lock sleeping 1 s between tries (a lock released at once still costs a second)."""
+    slept: list[float] = []
+    monkeypatch.setattr(file_store, "time", SimpleNamespace(
+        monotonic=time.monotonic, sleep=lambda seconds: slept.append(seconds) or time.sleep(seconds)))
+    lock = tmp_path / ".x.lock"
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT)
+    waiter = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(StoreLockedError):
+            FileStore(tmp_path)._wait_for_lock(waiter, lock, "file:///x", time.monotonic() + 0.05)
+    finally:
+        os.close(waiter)
+        os.close(holder)
+    assert slept and max(slept) <= 0.05
+
+
+def test_two_files_put_in_one_directory(tmp_path: Path) -> None:
+    """file: put_file's mkdir without exist_ok (a second file beside the first refused)."""
+    store = FileStore(tmp_path)
+    for name in ("a", "b"):
+        (tmp_path / name).write_bytes(name.encode())
+        stored = store.put_file(f"models/iris/{name}.bin", tmp_path / name)
+        assert stored.sha256 == hashlib.sha256(name.encode()).hexdigest()
+    assert store.read_bytes("models/iris/b.bin") == b"b"
