@@ -5,6 +5,7 @@ Each test states the behaviour a surviving mutant broke; the mutant is named in 
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import json
@@ -23,7 +24,8 @@ from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.store import file as file_store
 from slsa_models.store.file import FileStore, _lock_holder
-from slsa_models.verify import TrustedKey
+from slsa_models.verify import TrustedKey, api
+from slsa_models.verify.crypto import SignatureResult
 from slsa_models.verify.local import recorded_repository
 from slsa_models.verify.names import MODEL_NAME, check_model_name, named_models
 from slsa_models.verify.policy import AttestationPolicy, GeneratorPolicy, Policy, normalize_source_uri
@@ -320,3 +322,41 @@ def test_two_files_put_in_one_directory(tmp_path: Path) -> None:
         stored = store.put_file(f"models/iris/{name}.bin", tmp_path / name)
         assert stored.sha256 == hashlib.sha256(name.encode()).hexdigest()
     assert store.read_bytes("models/iris/b.bin") == b"b"
+
+
+# --- slsa_models/verify/api.py ---------------------------------------------------------------
+
+VECTOR = Path(__file__).parent / "vectors" / "binary-linux-amd64-push-v14.intoto.jsonl"
+
+
+def _signatures(monkeypatch: pytest.MonkeyPatch, *results: SignatureResult) -> None:
+    """_verify_signature answers ``results`` in turn (the signature checks themselves are tested elsewhere)."""
+    answers = iter(results)
+    monkeypatch.setattr(api, "_verify_signature", lambda loaded, signing: next(answers))
+
+
+def test_a_signed_payload_that_is_not_slsa_provenance_is_unsupported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """api: the statement check's actual value ("unsupported") or the payload of the report changed."""
+    signed = Check("signature", True, "a valid signature", "valid")
+    _signatures(monkeypatch, SignatureResult([signed], "application/vnd.in-toto+json", b"{}"))
+    loaded = SimpleNamespace(document={}, sha256="c" * 64)
+    report = api._verify_sigstore(loaded, [], Policy(GeneratorPolicy("github.com/o/r")))  # type: ignore[arg-type]
+    assert (report.passed, report.kind, report.payload, report.provenance_sha256) == (
+        False, "sigstore-bundle", b"{}", "c" * 64)
+    assert report.checks == [signed, Check("statement", False, "an in-toto statement with SLSA provenance",
+                                           "unsupported", "unsupported in-toto statement type None")]
+
+
+def test_a_kind_with_its_own_root_verifies_the_signature_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """api: the report of a signature that fails under the statement's own kind's root and issuer
+    (verified first with another kind's) built without the provenance (no test reached it)."""
+    envelope = json.loads(VECTOR.read_text().splitlines()[0])["dsseEnvelope"]
+    first = SignatureResult([Check("signature", True, "x", "valid")], envelope["payloadType"],
+                            base64.b64decode(envelope["payload"]))
+    failed = Check("signature", False, "a certificate issued by the generator's issuer", "another issuer")
+    _signatures(monkeypatch, first, SignatureResult([failed]))
+    loaded = SimpleNamespace(document={}, sha256="c" * 64)  # no envelope to peek at: the first kind's root
+    policy = Policy(AttestationPolicy("github.com/o/r"), GeneratorPolicy("github.com/o/r"))
+    report = api._verify_sigstore(loaded, [], policy)  # type: ignore[arg-type]
+    assert (report.passed, report.checks, report.kind, report.provenance_sha256, report.builder_id) == (
+        False, [failed], "slsa-github-generator", "c" * 64, None)
