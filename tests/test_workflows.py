@@ -693,3 +693,390 @@ def test_train_job_steps_with_the_real_train_flow(tmp_path: Path) -> None:
     model = runner_temp / "model" / name
     assert hashlib.sha256(model.read_bytes()).hexdigest() == digest
     assert outputs["digest"] == f"sha256:{digest}"
+
+
+# --------------------------------------------------------------------------
+# the workflows as they would really run (issue 15)
+
+DEPLOY = WORKFLOW_DIR / "deploy.yml"
+VARS = {"vars.SLSA_MODELS_STORE": "s3://my-models/slsa", "vars.AWS_ROLE_ARN": "arn:aws:iam::1:role/r",
+        "vars.AWS_REGION": "eu-west-1"}
+REFUSED_REF = ("::error::run this workflow on main, not {ref}: the store's AWS role admits only main"
+               " (see docs/github-actions.md)")
+
+
+def _run_script(workflow_step: Mapping[str, Any], context: Mapping[str, str], tmp_path: Path,
+                stubs: Mapping[str, str] = {}, **extra: str) -> subprocess.CompletedProcess[str]:
+    """A step's script in bash as the runner runs it, with stub commands first on PATH."""
+    stub_dir = tmp_path / "stubs"
+    stub_dir.mkdir(exist_ok=True)
+    for name, body in stubs.items():
+        (stub_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (stub_dir / name).chmod(0o755)
+    env = {name: render(str(value), context) for name, value in workflow_step.get("env", {}).items()}
+    env.update({"PATH": f"{stub_dir}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                "GITHUB_OUTPUT": str(tmp_path / "github_output"), **extra})
+    return run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", workflow_step["run"]],
+               cwd=tmp_path, env=env)
+
+
+@pytest.mark.parametrize(("workflow", "job_id"), [(TRAIN, "train"), (DEPLOY, "deploy")], ids=["train", "deploy"])
+def test_other_refs_are_refused_in_the_first_step_of_the_first_job(
+    tmp_path: Path, workflow: Path, job_id: str
+) -> None:
+    # The AWS trust policy admits main only: a tag or branch run must stop before
+    # it trains, signs (a permanent Rekor entry) or makes a release.
+    first_job_id, first_job = next(iter(jobs(workflow).items()))
+    assert first_job_id == job_id and "needs" not in first_job
+    # Job-level env reaches the step too.
+    first = {**first_job["steps"][0], "env": {**first_job.get("env", {}), **first_job["steps"][0].get("env", {})}}
+    assert first["name"].startswith("Check repository variables")
+    for ref in ["refs/tags/v1.0.0", "refs/heads/feature", "refs/pull/3/merge"]:
+        result = _run_script(first, VARS, tmp_path, GITHUB_REF=ref)
+        assert (result.returncode, result.stdout.strip()) == (1, REFUSED_REF.format(ref=ref))
+    result = _run_script(first, {k: "" for k in VARS}, tmp_path, GITHUB_REF="refs/heads/main")
+    assert (result.returncode, result.stdout.strip()) == (1, "::error::set the repository variables"
+                                                          " SLSA_MODELS_STORE AWS_ROLE_ARN AWS_REGION"
+                                                          " (see docs/github-actions.md)")
+    assert _run_script(first, VARS, tmp_path, GITHUB_REF="refs/heads/main").returncode == 0
+
+
+def test_the_generator_uploads_no_release_assets() -> None:
+    # Runs are main-only, so there is no release to attach to.
+    assert jobs(TRAIN)["provenance"]["with"]["upload-assets"] is False
+
+
+def _deploy_args(tmp_path: Path, kind: str) -> list[str]:
+    context = {"inputs.model_name": MODEL_NAME, "inputs.digest": "sha256:" + HEX_A, "inputs.provenance": kind,
+               "github.repository": "acme/models", "runner.temp": str(tmp_path),
+               "secrets.SLSA_MODELS_DEPLOYER_KEY_PEM": "-----BEGIN PRIVATE KEY-----"}
+    result = _run_script(step_named(DEPLOY, "deploy", "Verify and deploy"), context, tmp_path,
+                         stubs={"python": f'printf "%s\\n" "$@" > "{tmp_path}/args"'}, STORE="s3://m/p")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return (tmp_path / "args").read_text().splitlines()
+
+
+def test_the_deploy_policy_is_the_generator_on_main(tmp_path: Path) -> None:
+    assert _deploy_args(tmp_path, "slsa-generator") == [
+        "-m", "flows.deploy", "--model-name", MODEL_NAME, "--store", "s3://m/p",
+        "--source-uri", "github.com/acme/models", "--builder-id", f"https://github.com/{GENERATOR_PATH}",
+        "--source-branch", "main", "--digest", "sha256:" + HEX_A,
+    ]
+
+
+def test_the_deploy_policy_is_an_attestation_of_the_train_workflow_on_main(tmp_path: Path) -> None:
+    from slsa_models import verify
+
+    args = _deploy_args(tmp_path, "github-attestation")
+    assert args == ["-m", "flows.deploy", "--model-name", MODEL_NAME, "--store", "s3://m/p",
+                    "--policy", str(tmp_path / "policy.toml"), "--digest", "sha256:" + HEX_A]
+    [rules] = verify.load_policy(tmp_path / "policy.toml").kinds
+    assert (rules.repo, rules.signer_workflow, rules.source_ref, rules.deny_self_hosted_runners) == (
+        "acme/models", "acme/models/.github/workflows/train.yml", "refs/heads/main", True)
+
+
+def _publish_verify_args(tmp_path: Path, kind: str) -> list[str]:
+    context = {"inputs.provenance": kind, "needs.train.outputs.model-file": "pytorch_model.pth",
+               "github.repository": "acme/models"}
+    result = _run_script(step_named(TRAIN, "publish", "Verify the model"), context, tmp_path,
+                         stubs={"slsa-models": f'printf "%s\\n" "$@" > "{tmp_path}/args"'})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return (tmp_path / "args").read_text().splitlines()
+
+
+def test_publish_verifies_with_the_deploys_rules(tmp_path: Path) -> None:
+    assert _publish_verify_args(tmp_path, "slsa-generator") == [
+        "verify-artifact", "--provenance-path", "pytorch_model.pth.intoto.jsonl",
+        "--source-uri", "github.com/acme/models", "--builder-id", f"https://github.com/{GENERATOR_PATH}",
+        "--source-branch", "main", "pytorch_model.pth"]
+    assert _publish_verify_args(tmp_path, "github-attestation") == [
+        "verify-attestation", "pytorch_model.pth", "--bundle", "pytorch_model.pth.intoto.jsonl",
+        "--repo", "acme/models", "--signer-workflow", "acme/models/.github/workflows/train.yml",
+        "--source-ref", "refs/heads/main", "--deny-self-hosted-runners"]
+
+
+def test_the_attestation_subject_is_named_like_the_generators() -> None:
+    # <model>/<file>, with the digest the train job checked: the gate binds the name.
+    attest = jobs(TRAIN)["attest"]
+    assert attest["if"] == "inputs.provenance == 'github-attestation'"
+    assert jobs(TRAIN)["provenance"]["if"] == "inputs.provenance == 'slsa-generator'"
+    [action] = [s for s in attest["steps"] if s.get("uses", "").startswith(ATTEST_ACTION + "@")]
+    assert action["with"] == {"subject-name": "${{ inputs.model_name }}/${{ needs.train.outputs.model-file }}",
+                              "subject-digest": "${{ needs.train.outputs.digest }}"}
+    assert jobs(TRAIN)["train"]["outputs"]["digest"] == "${{ steps.subjects.outputs.digest }}"
+    assert jobs(TRAIN)["deploy"]["with"]["provenance"] == "${{ inputs.provenance }}"
+    train_inputs = triggers(load(TRAIN))["workflow_dispatch"]["inputs"]
+    deploy_inputs = triggers(load(DEPLOY))["workflow_dispatch"]["inputs"]
+    assert train_inputs["provenance"]["options"] == deploy_inputs["provenance"]["options"] == [
+        "slsa-generator", "github-attestation"]
+    assert train_inputs["provenance"]["default"] == deploy_inputs["provenance"]["default"] == "slsa-generator"
+
+
+def test_the_attestation_bundle_is_stored_as_one_json_line(tmp_path: Path) -> None:
+    bundle = tmp_path / "attestation.json"
+    bundle.write_text('{\n  "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",\n  "x": [1, 2]\n}\n')
+    context = {"steps.attest.outputs.bundle-path": str(bundle), "needs.train.outputs.model-file": "model.pth",
+               "runner.temp": str(tmp_path)}
+    result = _run_script(step_named(TRAIN, "attest", "Name the bundle"), context, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "attestation" / "model.pth.intoto.jsonl").read_text() == (
+        '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","x":[1,2]}\n')
+
+
+def test_the_combined_artifact_is_kept_right_after_verifying() -> None:
+    names = [s["name"] for s in jobs(TRAIN)["publish"]["steps"]]
+    verify_at = names.index("Verify the model against its provenance")
+    assert names[verify_at + 1] == "Keep model and provenance together as a workflow artifact"
+    assert names.index("AWS credentials (OIDC)") > verify_at + 1
+
+
+def test_the_concurrency_comments_say_what_github_does() -> None:
+    # GitHub keeps one pending run per concurrency group and cancels the older
+    # pending one whatever cancel-in-progress says; this cannot run here, so the
+    # comments are held to it.
+    for workflow in (TRAIN, DEPLOY):
+        text = workflow.read_text()
+        assert "queued deploy is never cancelled" not in text
+        assert "pending run per group" in text
+        assert re.search(r"cancel-in-progress: false", text)
+    assert jobs(DEPLOY)["deploy"]["concurrency"] == {"group": "deploy-${{ inputs.model_name }}",
+                                                    "cancel-in-progress": False}
+
+
+def test_the_deploy_job_has_an_environment() -> None:
+    assert jobs(DEPLOY)["deploy"]["environment"] == "model-deploy"
+    # The environment's name replaces the ref in the OIDC subject: the trust policy must admit it.
+    assert "repo:OWNER/REPO:environment:model-deploy" in (REPO / "docs" / "github-actions.md").read_text()
+
+
+_PIP_INSTALL = re.compile(r"python -m pip install (?P<args>.*)")
+# Jobs holding id-token: write that still install without hashes, and why (docs/github-actions.md).
+UNLOCKED = {("deploy.yml", "deploy"): "CPU torch's hashes need download.pytorch.org, unreachable here"}
+
+
+def test_jobs_holding_id_token_install_hash_locked() -> None:
+    for workflow in WORKFLOWS:
+        for job_id, job in jobs(workflow).items():
+            if job.get("permissions", {}).get("id-token") != "write" or "steps" not in job:
+                continue
+            installs = [m["args"] for s in job["steps"] for m in _PIP_INSTALL.finditer(s.get("run", ""))]
+            if (workflow.name, job_id) in UNLOCKED:
+                assert installs, (workflow.name, job_id)
+                continue
+            for args in installs:
+                assert args.startswith("--require-hashes --no-deps -r requirements/") or args.startswith(
+                    "--no-deps --no-build-isolation -e ."), (workflow.name, job_id, args)
+
+
+def test_the_publish_lock_pins_every_core_dependency_by_hash() -> None:
+    import tomllib
+
+    text = (REPO / "requirements" / "publish.txt").read_text()
+    entries = re.findall(r"^([a-z0-9._-]+)==(\S+) \\\n    --hash=sha256:([0-9a-f]{64})$", text, re.M)
+    requirements = [line for line in text.splitlines() if line and not line.startswith(("#", " "))]
+    assert len(entries) == len(requirements) > 0
+    pinned = {name.replace("_", "-") for name, _, _ in entries}
+    core = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in core:
+        assert re.split(r"[<>=!~;\[ ]", requirement)[0].lower() in pinned, requirement
+    assert "setuptools" in pinned  # --no-build-isolation builds the editable install with it
+
+
+def test_runners_install_the_cpu_build_of_torch() -> None:
+    cpu = "python -m pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0"
+    for workflow in WORKFLOWS:
+        for job_id, job in jobs(workflow).items():
+            for workflow_step in job.get("steps", []):
+                script = workflow_step.get("run", "")
+                if "torch" in script and "pip install" in script:
+                    assert script.index(cpu) < script.index("pip install -e '.["), (workflow.name, job_id)
+
+
+# The first major of each action that runs on Node 24 (Node 20 left the runners
+# in September 2026). SHAs were taken from public workflows that pin them with
+# the same version comment (see the commit message).
+NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 5,
+                 "actions/download-artifact": 5, "aws-actions/configure-aws-credentials": 5,
+                 ATTEST_ACTION: 3}
+
+
+def test_every_pinned_action_is_a_node_24_major() -> None:
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            match = _USES_LINE.match(line)
+            if not match or not (pinned := _PINNED.fullmatch(match["ref"])):
+                continue
+            major = int(match["comment"].removeprefix("v").split(".")[0])
+            assert pinned["action"] in NODE24_MAJORS, f"{path.name}: {pinned['action']}: which major runs on Node 24?"
+            assert major >= NODE24_MAJORS[pinned["action"]], f"{path.name}: {match['ref']} # {match['comment']}"
+
+
+# --------------------------------------------------------------------------
+# the documented IAM policy against the S3 calls the store makes
+
+
+def _documented_policy(bucket: str) -> dict[str, Any]:
+    import json
+
+    text = (REPO / "docs" / "github-actions.md").read_text()
+    section = text[text.index("4. Give the role access to the store only:"):]
+    block = section[section.index("```json") + len("```json"):]
+    return json.loads(block[:block.index("```")].replace("my-models", bucket))
+
+
+def _allows(policy: Mapping[str, Any], action: str, resource: str, context: Mapping[str, str]) -> bool:
+    """IAM's evaluation for Allow statements with StringLike/StringEquals conditions.
+
+    A condition on a key the request does not carry is not met (IAM's rule
+    without ...IfExists).
+    """
+    from fnmatch import fnmatchcase
+
+    def matches(patterns: str | list[str], value: str, like: bool = True) -> bool:
+        items = [patterns] if isinstance(patterns, str) else patterns
+        return any(fnmatchcase(value, p) if like else value == p for p in items)
+
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        if not matches(statement["Action"], action) or not matches(statement["Resource"], resource):
+            continue
+        met = True
+        for operator, conditions in statement.get("Condition", {}).items():
+            assert operator in {"StringLike", "StringEquals"}, operator
+            for key, values in conditions.items():
+                met &= key in context and matches(values, context[key], like=operator == "StringLike")
+        if met:
+            return True
+    return False
+
+
+def _permissions(method: str, path: str, query: Mapping[str, list[str]], status: int) -> list[tuple[str, str, dict[str, str]]]:
+    """The IAM permissions S3 checks for one request (path-style addressing)."""
+    from urllib.parse import unquote
+
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    bucket_arn, object_arn = f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{key}"
+    if not key:
+        if method == "HEAD":  # HeadBucket
+            return [("s3:ListBucket", bucket_arn, {})]
+        if method == "GET" and query.get("list-type") == ["2"]:  # ListObjectsV2
+            return [("s3:ListBucket", bucket_arn, {"s3:prefix": query.get("prefix", [""])[0]})]
+    elif method in {"HEAD", "GET"} and not ({"uploadId", "uploads", "acl", "tagging"} & set(query)):
+        needed = [("s3:GetObjectVersion" if "versionId" in query else "s3:GetObject", object_arn, {})]
+        if status == 404:  # S3 says 404, not 403, only to a caller that may list the bucket
+            needed.append(("s3:ListBucket", bucket_arn, {}))
+        return needed
+    elif method in {"PUT", "POST"}:  # PutObject and the multipart upload calls
+        return [("s3:PutObject", object_arn, {})]
+    elif method == "DELETE" and "uploadId" in query:
+        return [("s3:AbortMultipartUpload", object_arn, {})]
+    raise AssertionError(f"an S3 call the test does not know: {method} {path}?{query}")
+
+
+@pytest.fixture
+def recording_s3(s3_server: str) -> Iterator[tuple[str, list[tuple[str, str, dict[str, list[str]], int]]]]:
+    """A reverse proxy in front of the moto server that records each request and its status."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    upstream = urlsplit(s3_server)
+    calls: list[tuple[str, str, dict[str, list[str]], int]] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            headers["Host"] = upstream.netloc
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            url = urlsplit(self.path)
+            calls.append((self.command, url.path, parse_qs(url.query, keep_blank_values=True), response.status))
+            self.send_response(response.status)
+            for name, value in response.getheaders():
+                if name.lower() not in {"transfer-encoding", "connection", "content-length"}:
+                    self.send_header(name, value)
+            # A HEAD answer keeps the object's length (its body is empty).
+            self.send_header("Content-Length", response.getheader("Content-Length", "0")
+                             if self.command == "HEAD" else str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            connection.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", calls
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+OLD_POLICY = {"Statement": [
+    {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::BUCKET",
+     "Condition": {"StringLike": {"s3:prefix": ["slsa/*"]}}},
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+     "Resource": "arn:aws:s3:::BUCKET/slsa/*"}]}
+
+
+def test_the_documented_iam_policy_grants_every_call_of_publish_and_deploy(
+    prefect_server: str, recording_s3: tuple[str, list[Any]], s3_client: Any,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The calls are recorded on the wire (a proxy in front of moto), per command, then
+    held against the policy in docs/github-actions.md with IAM's rules for them."""
+    import uuid
+
+    from slsa_models.commands.deploy import main as deploy_main
+
+    endpoint, calls = recording_s3
+    bucket = f"iam-{uuid.uuid4().hex[:16]}"
+    s3_client.create_bucket(Bucket=bucket)
+    s3_client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    store = f"s3://{bucket}/slsa"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+
+    vectors = REPO / "tests" / "vectors"
+    model = tmp_path / "binary-linux-amd64"
+    model.write_bytes((vectors / "binary-linux-amd64").read_bytes())
+    provenance = tmp_path / "binary-linux-amd64.intoto.jsonl"
+    provenance.write_bytes((vectors / "binary-linux-amd64-push-v14.intoto.jsonl").read_bytes())
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+
+    per_command: dict[str, list[Any]] = {}
+    for attempt in ("first", "again"):
+        result = run([tool("slsa-models"), "publish", "--store", store, "--model-name", "example",
+                      str(model), str(provenance)], env={"AWS_ENDPOINT_URL": endpoint})
+        assert result.returncode == 0, result.stderr
+        per_command[f"publish ({attempt})"], calls[:] = list(calls), []
+    for attempt in ("first", "again"):
+        code = deploy_main(["--model-name", "example", "--store", store, "--digest", f"sha256:{digest}",
+                            "--source-uri", "github.com/slsa-framework/example-package",
+                            "--source-tag", "v14", "--accept-unnamed"])
+        assert code == 0, capsys.readouterr().err
+        per_command[f"deploy ({attempt})"], calls[:] = list(calls), []
+
+    policy = _documented_policy(bucket)
+    old = {"Statement": [{**s, "Resource": s["Resource"].replace("BUCKET", bucket)} for s in OLD_POLICY["Statement"]]}
+    denied_before = set()
+    for command, recorded in per_command.items():
+        assert recorded, command
+        for method, path, query, status in recorded:
+            for action, resource, context in _permissions(method, path, query, status):
+                assert _allows(policy, action, resource, context), (command, method, path, action, context)
+                if not _allows(old, action, resource, context):
+                    denied_before.add((command, action))
+    # The policy the docs had before failed the first publish and the first deploy.
+    assert ("publish (first)", "s3:ListBucket") in denied_before
+    assert ("deploy (first)", "s3:ListBucket") in denied_before
