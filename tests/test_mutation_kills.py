@@ -360,3 +360,20 @@ def test_a_kind_with_its_own_root_verifies_the_signature_again(monkeypatch: pyte
     report = api._verify_sigstore(loaded, [], policy)  # type: ignore[arg-type]
     assert (report.passed, report.checks, report.kind, report.provenance_sha256, report.builder_id) == (
         False, [failed], "slsa-github-generator", "c" * 64, None)
+
+
+# --- slsa_models/formats.py ------------------------------------------------------------------
+
+
+def test_keras_weights_of_another_architecture_name_keras_reason(tmp_path: Path) -> None:
+    """formats: _load_keras_weights's refusal built without the framework's error (reason "None")."""
+    import keras
+
+    from slsa_models.formats import load_model, save_model
+
+    dense = keras.Sequential([keras.Input(shape=(8, 8)), keras.layers.Dense(3)])
+    path = save_model(dense, "tensorflow_hdf5.weights.h5", tmp_path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "tensorflow_hdf5.weights.h5")
+    assert str(caught.value) == (f"cannot load tensorflow_hdf5.weights.h5 from {path}: it does not match "
+                                 "architecture 'digits-cnn' (A total of 2 objects could not be loaded.)")
