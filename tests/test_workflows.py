@@ -812,9 +812,13 @@ def test_the_attestation_subject_is_named_like_the_generators() -> None:
     assert train_inputs["provenance"]["default"] == deploy_inputs["provenance"]["default"] == "slsa-generator"
 
 
-def test_the_attestation_bundle_is_stored_as_one_json_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("written", [
+    '{\n  "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",\n  "x": [1, 2]\n}\n',  # one JSON document
+    '{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "x": [1, 2]}\n',  # JSON lines of one
+], ids=["json", "jsonl"])
+def test_the_attestation_bundle_is_stored_as_one_json_line(tmp_path: Path, written: str) -> None:
     bundle = tmp_path / "attestation.json"
-    bundle.write_text('{\n  "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",\n  "x": [1, 2]\n}\n')
+    bundle.write_text(written)
     context = {"steps.attest.outputs.bundle-path": str(bundle), "needs.train.outputs.model-file": "model.pth",
                "runner.temp": str(tmp_path)}
     result = _run_script(step_named(TRAIN, "attest", "Name the bundle"), context, tmp_path)
@@ -1069,6 +1073,14 @@ def test_the_documented_iam_policy_grants_every_call_of_publish_and_deploy(
 
     policy = _documented_policy(bucket)
     old = {"Statement": [{**s, "Resource": s["Resource"].replace("BUCKET", bucket)} for s in OLD_POLICY["Statement"]]}
+    seen = {command: sorted({action for m, path, q, s in recorded for action, _, _ in _permissions(m, path, q, s)})
+            for command, recorded in per_command.items()}
+    assert seen == {
+        "publish (first)": ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+        "publish (again)": ["s3:GetObject"],
+        "deploy (first)": ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+        "deploy (again)": ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+    }, seen
     denied_before = set()
     for command, recorded in per_command.items():
         assert recorded, command
