@@ -448,6 +448,10 @@ def test_the_deploy_call_matches_the_deploy_workflow() -> None:
     assert set(call["with"]) <= set(declared)
     assert {n for n, spec in declared.items() if spec.get("required")} <= set(call["with"])
     assert set(triggers(deploy)["workflow_dispatch"]["inputs"]) == set(declared)
+    # Secrets do not reach a called workflow unless passed (or from its job's environment).
+    used = set(re.findall(r"secrets\.(\w+)", (WORKFLOW_DIR / "deploy.yml").read_text()))
+    assert set(triggers(deploy)["workflow_call"]["secrets"]) == used == {"SLSA_MODELS_DEPLOYER_KEY_PEM"}
+    assert call["secrets"] == {name: f"${{{{ secrets.{name} }}}}" for name in used}
     # A called workflow's jobs get at most what the calling job grants.
     rank = {"none": 0, "read": 1, "write": 2}
     for job_id, job in deploy["jobs"].items():
