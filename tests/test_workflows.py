@@ -898,6 +898,11 @@ def test_runners_install_the_cpu_build_of_torch() -> None:
                 script = workflow_step.get("run", "")
                 if "torch" in script and "pip install" in script:
                     assert script.index(cpu) < script.index("pip install -e '.["), (workflow.name, job_id)
+    # CI's script makes its own venv and installs '.[all]' there.
+    assert "pip install -e '.[all]'" in (REPO / ".ci" / "run").read_text()
+    [test] = jobs(WORKFLOW_DIR / "ci.yml")["test"]["steps"][-1:]
+    assert test["run"] == "bash .ci/run"
+    assert test["env"]["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
 
 
 # The first major of each action that runs on Node 24 (Node 20 left the runners
