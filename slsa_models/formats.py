@@ -267,6 +267,11 @@ def _load_state_dict(path: Path, fmt: ModelFormat, architecture: str) -> Any:
         raise InputError(
             f"cannot load {fmt.name} from {path}: expected a state_dict, got {type(state).__name__}"
         )
+    return _into_architecture(state, path, fmt, architecture)
+
+
+def _into_architecture(state: Mapping[str, Any], path: Path, fmt: ModelFormat, architecture: str) -> Any:
+    """The registered architecture with ``state`` loaded (strictly), in eval mode."""
     model = build_architecture("torch", architecture)
     try:
         model.load_state_dict(state)
@@ -306,12 +311,7 @@ def _load_safetensors(path: Path, fmt: ModelFormat, architecture: str) -> Any:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # SafetensorError, OSError: a header or file that is not safetensors
         raise _cannot_load(fmt, path, exc) from exc
-    model = build_architecture("torch", architecture)
-    try:
-        model.load_state_dict(state)
-    except Exception as exc:
-        raise _cannot_load(fmt, path, exc, architecture) from exc
-    return model.eval()
+    return _into_architecture(state, path, fmt, architecture)
 
 
 _LOADERS: dict[str, Callable[[Path, ModelFormat, str], Any]] = {
