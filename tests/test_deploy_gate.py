@@ -370,3 +370,17 @@ def test_attest_with_a_model_name_binds_the_evidence(file_store_uri: str, tmp_pa
         assert verdict.passed == (name == MODEL), verdict.reason
     assert verdict.reason == ("SLSA verification failed: model-name: expected other, got example (the "
                               "evidence was made for model 'example')")
+
+
+def test_at_most_sixteen_pieces_of_evidence_are_read(file_store_uri: str) -> None:
+    """Reading evidence is bounded: the generator's own key first, then 15 more by key order."""
+    from slsa_models.deploy.provenance import MAX_EVIDENCE_PIECES
+
+    store = open_store(file_store_uri)
+    key = stored_vector(store)
+    for index in range(MAX_EVIDENCE_PIECES + 4):
+        store.put_bytes(layout.evidence_key(key, hashlib.sha256(b"%d" % index).hexdigest()), b"junk")
+    evidence = deploy.fetch_evidence(store, key)
+    assert len(evidence) == MAX_EVIDENCE_PIECES == 16
+    assert evidence[0].key == layout.provenance_key(key) and evidence[0].usable
+    assert [piece.key for piece in evidence[1:]] == sorted(piece.key for piece in evidence[1:])

@@ -11,7 +11,7 @@ from pathlib import Path
 from slsa_models.digest import sha256_file
 from slsa_models.errors import InputError
 from slsa_models.provenance.attest import attest
-from slsa_models.provenance.keys import PASSWORD_ENV, load_private_key
+from slsa_models.provenance.keys import PASSWORD_ENV, load_private_key, write_new_file
 from slsa_models.provenance.signers import KeySigner
 
 _EXISTS = "{path} already exists: refusing to overwrite it (add --overwrite to replace it)"
@@ -78,23 +78,15 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def write_output(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write ``data`` to a new file at ``path``, or replace it atomically when ``overwrite``."""
-    target = path if not overwrite else path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    """Write ``data`` to a new file at ``path``, or replace it atomically when ``overwrite``
+    (a new temporary file beside it, then a rename)."""
+    if not overwrite:
+        write_new_file(path, data, exists=_EXISTS.format(path=path))
+        return
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    write_new_file(temporary, data)
     try:
-        fd = os.open(target, flags, 0o644)
-    except FileExistsError:
-        raise InputError(_EXISTS.format(path=path)) from None
+        os.replace(temporary, path)
     except OSError as error:
+        temporary.unlink(missing_ok=True)
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        if overwrite:
-            os.replace(target, path)
-    except OSError as error:
-        target.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise

@@ -59,9 +59,10 @@ def trust_from(args: argparse.Namespace) -> dict[str, Any] | None:
     options["public_key"] = [str(Path(key).absolute()) for key in args.public_key]
     if options["policy_file"]:
         options["policy_file"] = str(Path(options["policy_file"]).absolute())
-    trust = {**options, "accept_unnamed": args.accept_unnamed, "allow_pickle": args.allow_pickle,
-             "provenance_url": args.provenance_url}
-    given = {name: value for name, value in trust.items() if value not in (None, False, [])}
+    from slsa_models.deploy.trust import given_options
+
+    given = given_options({**options, "accept_unnamed": args.accept_unnamed,
+                           "allow_pickle": args.allow_pickle, "provenance_url": args.provenance_url})
     return given or None
 
 

@@ -16,6 +16,8 @@ a newer decision and ends as a ``conflict``; an untrusted or unreadable
 
 from __future__ import annotations
 
+import logging
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -37,6 +39,7 @@ from slsa_models.deploy.smoke import SmokeResult
 from slsa_models.errors import ConflictError, ObjectChanged
 from slsa_models.store import ArtifactStore, StoredObject, layout
 
+log = logging.getLogger(__name__)
 SWAP_ATTEMPTS = 5
 STORED_OBJECT = "stored-object"  # the failed check of an object that changed after verification
 SMOKE_LOAD = "smoke-load"
@@ -157,9 +160,7 @@ def swap_current(store: ArtifactStore, signed: SignedRecord, history_key: str, d
         except ConflictError:
             continue  # lost a race: read the new state and decide again
         if current.problem is not None:
-            import logging
-
-            logging.getLogger(__name__).warning("replaced an untrusted current.json: %s", current.problem)
+            log.warning("replaced an untrusted current.json: %s", current.problem)
         return Decision(record, history_key)
     return _append(store, replace(
         record, outcome=CONFLICT, deployed_at=None,
@@ -187,8 +188,6 @@ def _append(store: ArtifactStore, record: DeploymentRecord, deployer: Deployer) 
 def record_run_refusal(store: ArtifactStore, model_name: str, digest: str | None, reason: str, *,
                        failed_check: str, deployer: Deployer, flow_run_id: str | None = None) -> Decision:
     """Append a refusal decided before any model was looked at (e.g. trust parameters in a run)."""
-    import uuid
-
     now = iso(datetime.now(timezone.utc))
     record = DeploymentRecord(
         outcome=REFUSED, model_name=model_name, digest=digest, file_name=None, object={},

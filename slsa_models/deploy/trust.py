@@ -36,10 +36,15 @@ class Trust:
     provenance_url: str | None = None
 
 
+def given_options(trust: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The trust options actually set (an empty string counts: it is refused as empty)."""
+    return {name: value for name, value in (trust or {}).items() if value not in (None, False, [], {})}
+
+
 def resolve_trust(trust: Mapping[str, Any] | None, *, from_deployment: bool,
                   environ: Mapping[str, str] = os.environ) -> Trust:
     """The run's Trust: the deployment's own configuration, or (outside deployments) ``trust``."""
-    given = {name: value for name, value in (trust or {}).items() if value not in (None, False, [], {})}
+    given = given_options(trust)
     if given and from_deployment and environ.get(RUN_POLICY_OPT_IN_ENV) != "1":
         raise TrustParametersRefused(
             f"this run passed trust parameters ({', '.join(sorted(given))}): the deployment's own "

@@ -56,17 +56,25 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create ``path`` (never replacing anything, not even a dangling link) holding ``data``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_new_file(path, data, mode=mode, exists=f"{path} already exists: refusing to overwrite a key")
+
+
+def write_new_file(path: Path, data: bytes, *, mode: int = 0o644, exists: str | None = None) -> None:
+    """Create ``path`` (never replacing anything, not even a dangling link) holding ``data``;
+    InputError ``exists`` (or a default line) when something is there already."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     except FileExistsError:
-        raise InputError(f"{path} already exists: refusing to overwrite a key") from None
+        raise InputError(exists or f"{path} already exists") from None
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
+    except OSError as error:  # e.g. the disk is full: nothing half-written is left
+        path.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
