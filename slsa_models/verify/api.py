@@ -124,6 +124,7 @@ def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         kind=provenance.kind,
         payload=signature.payload,
         named_models=named_models(provenance, results),
+        subjects=provenance.subject_digests(),
     )
 
 

@@ -146,4 +146,5 @@ def verify_key_signed(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         payload=envelope.payload,
         signer_key=signer.name,
         named_models=named_models(provenance, results),
+        subjects=provenance.subject_digests(),
     )

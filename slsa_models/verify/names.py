@@ -46,3 +46,38 @@ def check_model_name(named: Sequence[str], model_name: str, accept_unnamed: bool
     others = [name for name in named if name != model_name]
     return Check(MODEL_NAME, not others, model_name, ", ".join(named),
                  f"the evidence was made for model {others[0]!r}" if others else "")
+
+
+MODEL_FILES = "model-files"
+
+
+def signed_files(subjects: Sequence[tuple[str, str]], model_name: str) -> dict[str, str]:
+    """The files of model ``model_name`` that verified subjects bind: relative path -> hex.
+
+    A folder's subjects are named ``<model>/<relative path>``; subjects of other models
+    are not this model's files. Two subjects naming one path with different digests bind
+    neither (the folder check then reports the file), never the last one read.
+    """
+    prefix = model_name + "/"
+    files: dict[str, str] = {}
+    clashing: set[str] = set()
+    for name, digest in subjects:
+        if not name.startswith(prefix):
+            continue
+        path = name[len(prefix):]
+        if files.setdefault(path, digest) != digest:
+            clashing.add(path)
+    return {path: digest for path, digest in files.items() if path not in clashing}
+
+
+def check_model_files(signed: Mapping[str, str], actual: Mapping[str, str]) -> Check:
+    """The folder holds exactly the signed files: none changed, missing, added, renamed or swapped."""
+    from slsa_models.manifest import compare_files, describe
+
+    differences = compare_files(signed, actual)
+    expected = f"the {len(signed)} signed file{'s' if len(signed) != 1 else ''}"
+    if not differences:
+        return Check(MODEL_FILES, True, expected, f"{len(actual)} files, each as signed")
+    kinds = sorted({difference.kind for difference in differences})
+    return Check(MODEL_FILES, False, expected, f"{len(differences)} differing ({', '.join(kinds)})",
+                 describe(differences))

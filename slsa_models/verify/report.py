@@ -79,6 +79,8 @@ class Report:
     payload: bytes | None = field(default=None, repr=False, compare=False)
     signer_key: str | None = None  # key-signed provenance: the trusted key that verified it
     named_models: tuple[str, ...] = ()  # the models the verified evidence names (see names.py)
+    # (name, sha256 hex) of every subject of the VERIFIED statement; empty when nothing verified
+    subjects: tuple[tuple[str, str], ...] = ()
 
     def failed_checks(self) -> list[Check]:
         return [check for check in self.checks if not check.passed]

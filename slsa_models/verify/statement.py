@@ -76,6 +76,11 @@ class Provenance:
             if (digest := subject.digest.get("sha256", "").lower())
         }
 
+    def subject_digests(self) -> tuple[tuple[str, str], ...]:
+        """(name, sha256 hex) of every subject with a SHA-256 digest, in statement order."""
+        return tuple((subject.name, digest) for subject in self.subjects
+                     if (digest := subject.digest.get("sha256", "").lower()))
+
     @property
     def ref(self) -> str | None:
         """The git ref the build ran for."""
