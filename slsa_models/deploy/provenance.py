@@ -5,14 +5,18 @@ empty, garbage or oversized file is known before the model is downloaded.
 A piece that cannot be used is carried as ``FetchedProvenance.error`` rather
 than raised: the gate judges the others, and records it if none passes.
 Store failures raise. At most ``MAX_EVIDENCE_PIECES`` pieces are read.
+With ``github`` (a GitHubAttestations) and no URL, a model the store holds no
+evidence for gets the attestations GitHub's API lists for its digest.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slsa_models.deploy import http
+from slsa_models.deploy.github_api import GitHubAttestations
 from slsa_models.errors import InputError, ProvenanceError
 from slsa_models.store import ArtifactStore, MissingObjectError, layout
 from slsa_models.verify import LoadedProvenance, load_provenance
@@ -54,11 +58,14 @@ def fetch_evidence(
     *,
     delays: Sequence[float] = http.DEFAULT_DELAYS,
     sleep: Callable[[float], None] | None = None,
+    github: GitHubAttestations | None = None,
 ) -> tuple[FetchedProvenance, ...]:
     """Every piece of evidence stored next to the model at ``model_key``.
 
     When the store holds none, ``url`` (HTTP(S), retried on transient failures) is
-    fetched; with neither, one piece carrying a ProvenanceError says how to provide it.
+    fetched, else the attestations ``github`` lists for the model's digest (each
+    kept, once the model is promoted, as a URL-fetched piece is); with neither,
+    one piece carrying a ProvenanceError says how to provide it.
     """
     first = layout.provenance_key(model_key)
     keys = sorted((obj.key for obj in store.list_objects(model_key + ".")
@@ -66,6 +73,8 @@ def fetch_evidence(
     if keys:
         return tuple(_from_store(store, model_key, key) for key in keys[:MAX_EVIDENCE_PIECES])
     uri = store.object_uri(first)
+    if url is None and github is not None:
+        return _from_github(github, model_key, first, sleep)
     if url is None:
         return (FetchedProvenance(model_key, first, SOURCE_STORE, uri, error=ProvenanceError(
             f"no provenance for {store.object_uri(model_key)}: {uri} does not exist;"
@@ -80,6 +89,28 @@ def fetch_evidence(
     except ProvenanceError as error:
         return (FetchedProvenance(model_key, first, SOURCE_URL, shown, error=error),)
     return (_load(model_key, first, SOURCE_URL, shown, raw),)
+
+
+def _from_github(github: GitHubAttestations, model_key: str, first: str,
+                 sleep: Callable[[float], None] | None) -> tuple[FetchedProvenance, ...]:
+    """The attestations GitHub lists for the digest; the first keeps the first evidence key."""
+    sha256 = layout.parse_model_key(model_key)[1]
+    options = {"sleep": sleep} if sleep is not None else {}
+    shown = github.url(sha256).split("?", 1)[0]
+    try:
+        listed = github.fetch(sha256, **options)
+    except ProvenanceError as error:
+        return (FetchedProvenance(model_key, first, SOURCE_URL, shown, error=error),)
+    pieces = []
+    for attestation in listed:
+        location = f"{shown} attestation {attestation.index}"
+        if attestation.raw is None:
+            pieces.append(FetchedProvenance(model_key, first, SOURCE_URL, location,
+                                            error=attestation.error))
+            continue
+        key = first if not pieces else layout.evidence_key(model_key, hashlib.sha256(attestation.raw).hexdigest())
+        pieces.append(_load(model_key, key, SOURCE_URL, location, attestation.raw))
+    return tuple(pieces)
 
 
 def _from_store(store: ArtifactStore, model_key: str, key: str) -> FetchedProvenance:
