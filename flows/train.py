@@ -1,4 +1,4 @@
-"""Train flow: train -> serialize -> digest -> store, returning JSON-serializable metadata.
+"""Train flow: train (ours or yours) -> serialize -> digest -> store -> attest; returns metadata.
 
 Run locally in Prefect's ephemeral mode::
 
@@ -19,6 +19,8 @@ from pydantic import Field
 
 from slsa_models import formats, training
 from slsa_models.digest import subject_line
+from slsa_models.errors import InputError
+from slsa_models.manifest import Manifest
 from slsa_models.provenance.signers import default_builder_id, should_attest
 from slsa_models.settings import DEFAULT_MODEL_NAME, default_store_uri
 from slsa_models.store import layout
@@ -28,12 +30,20 @@ from tasks.digest import digest_model
 from tasks.report import publish_train_report
 from tasks.serialize import serialize_model
 from tasks.store import check_store, store_model, store_provenance
-from tasks.train import train_model
+from tasks.train import run_user_trainer, train_model
 
 FormatName = Literal[formats.FORMAT_NAMES]  # a drop-down of the seven names in the Prefect UI
 
 
-@flow(name="train-model", flow_run_name="train-{model_name}-{model_format}", log_prints=True)
+def _run_name() -> str:
+    """``train-<model>-<format, trainer or model-path>``, in the Prefect UI."""
+    parameters = flow_run.parameters
+    made_by = parameters.get("trainer") or ("model-path" if parameters.get("model_path")
+                                            else parameters.get("model_format", formats.DEFAULT_FORMAT))
+    return f"train-{parameters.get('model_name', DEFAULT_MODEL_NAME)}-{made_by}"
+
+
+@flow(name="train-model", flow_run_name=_run_name, log_prints=True)
 def train_flow(
     model_format: FormatName = formats.DEFAULT_FORMAT,  # type: ignore[valid-type]
     model_name: str = DEFAULT_MODEL_NAME,
@@ -43,48 +53,72 @@ def train_flow(
     attest: bool | None = None,
     signing_key: str | None = None,
     builder_id: str | None = None,
+    trainer: str | None = None,
+    trainer_args: dict[str, Any] | None = None,
+    model_path: str | None = None,
+    ignore_paths: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Train a model, save it in ``model_format`` and store it under its SHA-256.
+    """Make a model, store it under its SHA-256 and attest it.
 
-    Outside GitHub Actions (or when ``attest`` is true) the local builder then signs
-    SLSA provenance for it and stores it next to the model; in GitHub Actions the
-    SLSA generator does that in its own job.
+    The model comes from the example (the digits CNN, saved in ``model_format``),
+    from ``trainer`` (``package.module:function``, called with an output folder and
+    ``trainer_args``; it writes a file or a folder) or from ``model_path`` (a file or
+    folder made elsewhere). A folder is stored file by file under its manifest's
+    digest. Outside GitHub Actions (or when ``attest`` is true) the local builder then
+    signs SLSA provenance naming every file and stores it next to the model; in GitHub
+    Actions the SLSA generator does that in its own job.
     """
     started_on = datetime.now(timezone.utc)
-    parameters = {"model_format": model_format, "model_name": model_name, "epochs": epochs, "seed": seed}
-    fmt = formats.get_format(model_format)
+    if trainer and model_path:
+        raise InputError("give a trainer or a model path, not both")
     layout.validate_model_name(model_name)
+    parameters: dict[str, Any] = {"model_name": model_name}
+    if model_path:
+        parameters["model_path"] = Path(model_path).name
+    elif trainer:
+        parameters |= {"trainer": trainer, "trainer_args": trainer_args or {}}
+    else:
+        parameters |= {"model_format": model_format, "epochs": epochs, "seed": seed}
     store_uri = check_store(store or default_store_uri(), model_name)  # fail before training
 
     with tempfile.TemporaryDirectory(prefix="slsa-models-train-") as workdir:
-        trained = train_model(fmt.framework, training.DEFAULT_ARCHITECTURE, epochs, seed)
-        path = serialize_model(trained, fmt.name, Path(workdir))
-        sha256 = digest_model(path)
-        stored = store_model(store_uri, model_name, path, sha256)
+        trained = None
+        if model_path:
+            path = Path(model_path)
+        elif trainer:
+            path = run_user_trainer(trainer, Path(workdir), trainer_args or {})
+        else:
+            fmt = formats.get_format(model_format)
+            trained = train_model(fmt.framework, training.DEFAULT_ARCHITECTURE, epochs, seed)
+            path = serialize_model(trained, fmt.name, Path(workdir))
+        digest = digest_model(path, ignore_paths or ())
+        stored = store_model(store_uri, model_name, path, digest)
 
+    subjects = ([(subject_name(model_name, entry.path), entry.sha256) for entry in digest.files]
+                if isinstance(digest, Manifest) else [(subject_name(model_name, path.name), digest)])
     provenance_uri = None
     if should_attest(attest):
-        bundle = attest_model(
-            subject_name(model_name, path.name), sha256, signing_key=signing_key, builder_id=builder_id or default_builder_id(),
-            parameters=parameters, started_on=started_on,
-        )
+        bundle = attest_model(subjects, signing_key=signing_key, builder_id=builder_id or default_builder_id(),
+                              parameters=parameters, started_on=started_on)
         provenance_uri = store_provenance(store_uri, stored.key, bundle).uri
 
     metadata = {
         "model_name": model_name,
-        "model_format": fmt.name,
-        "framework": fmt.framework,
-        "architecture": trained.architecture,
-        "epochs": epochs,
-        "seed": seed,
-        "accuracy": trained.accuracy,
-        "sha256": sha256,
+        "model_format": trained and model_format,
+        "framework": trained and trained.framework,
+        "architecture": trained and trained.architecture,
+        "epochs": trained and epochs,
+        "seed": trained and seed,
+        "accuracy": trained and trained.accuracy,
+        "trainer": trainer,
+        "sha256": layout.parse_model_key(stored.key)[1],
         "size": stored.size,
         "file_name": path.name,
+        "files": len(subjects),
         "key": stored.key,
         "uri": stored.uri,
         "store": store_uri,
-        "subject": subject_line(sha256, subject_name(model_name, path.name)),
+        "subject": "".join(subject_line(digest_hex, name) for name, digest_hex in subjects),
         "provenance_uri": provenance_uri,
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
     }

@@ -240,3 +240,33 @@ def describe(differences: Sequence[FileDifference], limit: int = 3) -> str:
     shown = "; ".join(str(difference) for difference in differences[:limit])
     more = f"; and {len(differences) - limit} more" if len(differences) > limit else ""
     return shown + more
+
+
+def model_subjects(paths: Sequence[str | os.PathLike[str]], model_name: str | None = None,
+                   ignore_paths: Sequence[str | os.PathLike[str]] = (), *, workers: int | None = None,
+                   on_progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:
+    """(name, hex SHA-256) subjects for model files and folders.
+
+    With ``model_name``, a file is named ``<model>/<file name>`` and each file of a
+    folder ``<model>/<relative path>``; without it, files keep their names as given
+    (as ``sha256sum`` does) and folders are refused: their files are bound to a model.
+    """
+    from slsa_models.store.layout import validate_model_name
+    from slsa_models.verify.names import subject_name
+
+    if model_name is not None:
+        validate_model_name(model_name)
+    subjects: list[tuple[str, str]] = []
+    for path in paths:
+        if not Path(path).is_dir():
+            name = subject_name(model_name, Path(path).name) if model_name else os.fspath(path)
+            subjects.append((name, sha256_file(path, on_progress)))
+            continue
+        if model_name is None:
+            raise InputError(f"{os.fspath(path)}: a model folder's files are named <model>/<path>: "
+                             "give --model-name")
+        manifest = build_manifest(path, ignore_paths, workers=workers, on_progress=on_progress)
+        subjects += [(subject_name(model_name, entry.path), entry.sha256) for entry in manifest.files]
+    if ignore_paths and not any(Path(path).is_dir() for path in paths):
+        raise InputError("--ignore-paths applies to a model folder, not a file")
+    return subjects

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from slsa_models.digest import sha256_file
-from slsa_models.errors import ConflictError
+from slsa_models.errors import ConflictError, InputError
+from slsa_models.manifest import Manifest, build_manifest
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify.bundle import read_provenance
 
@@ -30,9 +32,58 @@ def publish_model(
 ) -> StoredObject:
     """Store a model file at ``models/<model>/sha256-<hex>/<file name>``; identical bytes are a no-op."""
     path = Path(path)
+    if path.name.endswith(layout.MANIFEST_SUFFIX):
+        raise InputError(f"{path}: a model file cannot end with {layout.MANIFEST_SUFFIX!r}: the store "
+                         "keeps folder models' manifests under that name")
     digest = sha256 or sha256_file(path)
     key = layout.model_key(model_name, digest, path.name)
     return store.put_file(key, path, sha256=digest, on_progress=on_progress)
+
+
+UPLOAD_WORKERS = 8
+
+
+def publish_folder(
+    store: ArtifactStore,
+    model_name: str,
+    folder: str | os.PathLike[str],
+    manifest: Manifest,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> StoredObject:
+    """Store a folder model: every file of ``manifest`` under ``models/<model>/sha256-<manifest
+    hex>/<folder>/``, several at a time, then the manifest itself, last, so a stored manifest
+    means every file it lists is stored. Each file is write-once and checked against its
+    manifest digest while uploading; returns the manifest's object (the folder's model key)."""
+    folder = Path(folder)
+    key = layout.folder_key(model_name, manifest.digest.hex, folder.name)
+    jobs = [(layout.folder_file_key(key, entry.path), folder / entry.path, entry.sha256)
+            for entry in manifest.files]  # every key is checked before anything is written
+
+    def upload(job: tuple[str, Path, str]) -> StoredObject:
+        file_key, path, digest = job
+        return store.put_file(file_key, path, sha256=digest, on_progress=on_progress)
+
+    with ThreadPoolExecutor(max_workers=min(UPLOAD_WORKERS, len(jobs)), thread_name_prefix="upload") as pool:
+        list(pool.map(upload, jobs))
+    return store.put_bytes(key, manifest.to_bytes())
+
+
+def publish_path(
+    store: ArtifactStore,
+    model_name: str,
+    path: str | os.PathLike[str],
+    *,
+    ignore_paths: Sequence[str] = (),
+    on_progress: Callable[[int], None] | None = None,
+) -> StoredObject:
+    """Store a model file or folder (see ``publish_model`` and ``publish_folder``)."""
+    if Path(path).is_dir():
+        manifest = build_manifest(path, ignore_paths)
+        return publish_folder(store, model_name, path, manifest, on_progress=on_progress)
+    if ignore_paths:
+        raise InputError("--ignore-paths applies to a model folder, not a file")
+    return publish_model(store, model_name, path, on_progress=on_progress)
 
 
 def publish_provenance(

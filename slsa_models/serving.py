@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +136,9 @@ def load_verified_model(
 ) -> Any:
     """The deployed model of ``model_name``, loaded only after it verified (see the module docstring).
 
-    ``allow_pickle`` permits ``pytorch_full_model.pth`` (after verification only).
+    ``allow_pickle`` permits ``pytorch_full_model.pth`` (after verification only). A folder
+    model is returned as its verified local path (keep it with ``cache_dir``: without it the
+    temporary copy is gone when this returns), a TensorFlow SavedModel folder loaded.
     ``cache_dir`` keeps the verified file as ``<cache_dir>/<model>/sha256-<hex>/<file>`` and the
     last loaded sequence next to it; by default the file goes to a temporary directory removed
     after loading and the sequence to ``<state dir>/serving/<model>``.
@@ -144,19 +147,56 @@ def load_verified_model(
         with tempfile.TemporaryDirectory(prefix="slsa-models-serve-") as workdir:
             verified = verify_deployed(store, model_name, policy, workdir, durable=False,
                                        allow_rollback=allow_rollback)
-            return _load_file(verified.model.path, allow_pickle)
+            if not verified.model.is_folder:
+                return _load_file(verified.model.path, allow_pickle)
+            # a folder is returned as a path, so it must outlive this call: the default cache
+            kept = _keep(verified.model, state_dir() / "models" / model_name)
+        return _load_file(kept, allow_pickle)
     root = Path(cache_dir) / layout.validate_model_name(model_name)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=root) as workdir:
         verified = verify_deployed(store, model_name, policy, workdir, state=root,
                                    allow_rollback=allow_rollback)
-        kept = root / f"sha256-{verified.model.sha256}" / verified.model.file_name
-        kept.parent.mkdir(exist_ok=True)
-        os.replace(verified.model.path, kept)
+        kept = _keep(verified.model, root)
     return _load_file(kept, allow_pickle)
 
 
+def _keep(model: FetchedModel, root: Path) -> Path:
+    """Move the verified file or folder to ``<root>/sha256-<hex>/<name>``."""
+    kept = root / f"sha256-{model.sha256}" / model.file_name
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    beside = kept.with_name(f".{kept.name}.new-{os.getpid()}")
+    shutil.move(model.path, beside)  # a rename, or a copy when root is on another file system
+    move_into_place(beside, kept)
+    return kept
+
+
+def move_into_place(source: Path, target: Path) -> None:
+    """Rename ``source`` (a file or folder) to ``target`` on the same file system.
+
+    A file replaces ``target`` atomically. A folder cannot be renamed over a folder, so
+    an existing ``target`` folder is first renamed aside and removed once the new one
+    is in place: readers see the old folder or the new one, never a mix, but for a
+    moment neither.
+    """
+    if not source.is_dir() or not target.exists():
+        os.replace(source, target)
+        return
+    aside = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, aside)
+    os.replace(source, target)
+    shutil.rmtree(aside, ignore_errors=True) if aside.is_dir() else aside.unlink()
+
+
 def _load_file(path: Path, allow_pickle: bool) -> Any:
+    """The loaded model; a folder: a TensorFlow SavedModel loaded, any other folder (a Hugging
+    Face checkpoint...) as its verified local path, for the framework of your choice."""
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file():
+            import tensorflow as tf
+
+            return tf.saved_model.load(str(path))
+        return path
     return formats.load_model(path, formats.get_format(path.name).name, allow_pickle=allow_pickle)
 
 

@@ -16,8 +16,7 @@ from tasks.policy import IN_MEMORY
 
 @task(name="attest", **IN_MEMORY)
 def attest_model(
-    file_name: str,
-    sha256: str,
+    subjects: list[tuple[str, str]],
     *,
     signing_key: str | None,
     builder_id: str,
@@ -25,9 +24,10 @@ def attest_model(
     started_on: datetime,
 ) -> bytes:
     signer = select_signer(Path(signing_key) if signing_key else None)
-    print(f"signing provenance for {file_name} with the {signer.description}")
+    shown = subjects[0][0] if len(subjects) == 1 else f"{len(subjects)} files"
+    print(f"signing provenance for {shown} with the {signer.description}")
     bundle = attest(
-        [(file_name, sha256)],
+        subjects,
         signer=signer,
         builder_id=builder_id,
         external_parameters=parameters,

@@ -56,18 +56,21 @@ def publish_train_report(metadata: Mapping[str, Any]) -> None:
         payload={"model_name": metadata["model_name"], "digest": f"sha256:{metadata['sha256']}",
                  "key": metadata["key"], "flow_run_id": metadata["flow_run_id"]},
     )
+    made_by = metadata["model_format"] or metadata.get("trainer") or "a model made elsewhere"
     rows = {
-        "format": metadata["model_format"],
+        "format": made_by,
         "digest": f"sha256:{metadata['sha256']}",
-        "held-out accuracy": f"{metadata['accuracy']:.4f}",
+        "files": metadata.get("files", 1),
         "object": metadata["uri"],
         "provenance": metadata["provenance_uri"] or "none (the SLSA generator signs it in GitHub Actions)",
-        "epochs / seed": f"{metadata['epochs']} / {metadata['seed']}",
     }
+    if metadata["accuracy"] is not None:
+        rows["held-out accuracy"] = f"{metadata['accuracy']:.4f}"
+        rows["epochs / seed"] = f"{metadata['epochs']} / {metadata['seed']}"
     create_markdown_artifact(
         key=artifact_key("train", metadata["model_name"]),
         markdown=f"# Trained {metadata['model_name']}\n\n{markdown_table(rows)}\n",
-        description=f"{metadata['model_format']} sha256:{metadata['sha256'][:12]}",
+        description=f"{made_by} sha256:{metadata['sha256'][:12]}",
     )
 
 

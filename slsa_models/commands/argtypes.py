@@ -34,3 +34,16 @@ def digest_argument(text: str) -> str:
         return str(Digest.parse(text))
     except SlsaModelsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def json_object(text: str) -> dict[str, object]:
+    """A JSON object given on the command line (bounded, shallow: see slsa_models.untrusted)."""
+    from slsa_models.untrusted import loads_json
+
+    try:
+        value = loads_json(text, "the argument")
+    except SlsaModelsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value

@@ -8,11 +8,13 @@ import secrets
 import sys
 from pathlib import Path
 
-from slsa_models.digest import sha256_file
 from slsa_models.errors import InputError
+from slsa_models.manifest import model_subjects
+from slsa_models.progress import progress_bar, total_size
 from slsa_models.provenance.attest import attest
 from slsa_models.provenance.keys import PASSWORD_ENV, load_private_key, write_new_file
 from slsa_models.provenance.signers import KeySigner
+from slsa_models.verbosity import note
 
 _EXISTS = "{path} already exists: refusing to overwrite it (add --overwrite to replace it)"
 
@@ -23,16 +25,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "envelope over an in-toto Statement v1 with a SLSA v1 predicate. Lower assurance than "
         "SLSA Build L3 from the GitHub generator: whoever holds the key can sign. "
         f"An encrypted key's password comes from {PASSWORD_ENV}. Example: slsa-models attest "
-        "--key builder.pem --builder-id https://ci.example.com/builder model.keras "
+        "--private-key builder.pem --builder-id https://ci.example.com/builder model.keras "
         "-o model.keras.intoto.jsonl"
     )
-    parser.add_argument("artifacts", nargs="+", metavar="ARTIFACT", help="files to attest")
-    parser.add_argument("--key", type=Path, required=True, help="PEM private key (ECDSA P-256)")
+    parser.add_argument("artifacts", nargs="+", metavar="ARTIFACT",
+                        help="files or model folders to attest (a folder: one subject per file)")
+    parser.add_argument("--private-key", "--key", dest="key", type=Path, required=True, metavar="KEY",
+                        help="PEM private key (ECDSA P-256); --key is an older spelling")
     parser.add_argument("--builder-id", required=True, help="builder.id to record; verifiers pin it")
     parser.add_argument("--model-name", metavar="N",
                         help="the model these files are: subjects are named N/<file> and model_name is "
                         "recorded, so the deploy gate can bind them to model N (without it they name "
                         "no model, and only a policy with accept-unnamed takes them)")
+    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
+                        help="files or folders inside a model folder to leave out (they are not bound)")
     parser.add_argument("-o", "--output", type=Path,
                         help="write here (default: standard output); an existing file is refused")
     parser.add_argument("--overwrite", action="store_true",
@@ -43,19 +49,16 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         _check_output(args.output, [args.key, *map(Path, args.artifacts)], args.overwrite)
     signer = KeySigner(load_private_key(args.key))
-    prefix = ""
     parameters: dict[str, object] = {"command": "slsa-models attest"}
+    with progress_bar(total_size(args.artifacts), "hashing") as on_progress:
+        subjects = model_subjects(args.artifacts, args.model_name, args.ignore_paths, on_progress=on_progress)
     if args.model_name:
-        from slsa_models.store.layout import validate_model_name
-
-        prefix = validate_model_name(args.model_name) + "/"
         parameters["model_name"] = args.model_name
-    subjects = [(prefix + Path(p).name, sha256_file(p)) for p in args.artifacts]
     parameters["artifacts"] = [name for name, _ in subjects]
     bundle = attest(subjects, signer=signer, builder_id=args.builder_id, external_parameters=parameters)
     if args.output:
         write_output(args.output, bundle.encode("utf-8"), overwrite=args.overwrite)
-        print(f"wrote {args.output} for {len(subjects)} artifact(s)", file=sys.stderr)
+        note(f"wrote {args.output} for {len(subjects)} artifact(s)")
     else:
         sys.stdout.write(bundle)
     return 0

@@ -22,12 +22,13 @@ from slsa_models.settings import default_store_uri
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Example: slsa-models pull --store s3://models/prod --model-name digits-cnn "
-        "--policy /etc/slsa-models/policy.toml /models  (writes /models/<file>). The policy must "
+        "--policy /etc/slsa-models/policy.toml /models  (writes /models/<file>, or /models/<folder>/ "
+        "for a folder model, every file of it verified). The policy must "
         "trust the deployer key that signs deployment records ([deployer.NAME]). Exit status: 0 "
         "pulled; 1 refused (a record or check failed); 2 unusable input."
     )
     parser.add_argument("dest", metavar="DEST", type=Path,
-                        help="the directory the verified model file goes into (created if missing)")
+                        help="the directory the verified model file or folder goes into (created if missing)")
     parser.add_argument("--store", default=None,
                         help="s3://bucket/prefix or file:///dir (default $SLSA_MODELS_STORE)")
     parser.add_argument("--model-name", required=True, help="the deployed model's name")
@@ -42,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slsa_models.serving import verify_deployed
+    from slsa_models.serving import move_into_place, verify_deployed
     from slsa_models.store import layout
     from slsa_models.verify import load_policy
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                                    state=args.state, allow_rollback=args.allow_rollback,
                                    digest=args.digest)
         target = dest / verified.model.file_name
-        os.replace(verified.model.path, target)
+        move_into_place(verified.model.path, target)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     record = verified.record

@@ -35,6 +35,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--epochs", type=argtypes.positive_epochs, default=2, help="training epochs (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    own = parser.add_argument_group(
+        "your own model",
+        "Instead of the example digits CNN: your training code, or a model made elsewhere. "
+        "A folder is stored file by file and each file becomes a subject <model>/<path>.",
+    )
+    source = own.add_mutually_exclusive_group()
+    source.add_argument("--trainer", metavar="MODULE:FUNCTION",
+                        help="your training entry point, called as FUNCTION(output_dir, **trainer_args); "
+                        "it writes a model file or folder and returns its path")
+    source.add_argument("--model-path", metavar="PATH",
+                        help="store and attest this model file or folder, made elsewhere (no training)")
+    own.add_argument("--trainer-args", type=argtypes.json_object, default=None, metavar="JSON",
+                     help='keyword arguments for the trainer, a JSON object (e.g. \'{"epochs": 3}\')')
+    own.add_argument("--ignore-paths", nargs="+", default=None, metavar="PATH",
+                     help="files or folders inside a model folder to leave out (they are not bound)")
     parser.add_argument(
         "--subjects-file", type=Path,
         help="also write the sha256sum-format subject line here (for the SLSA generator)",
@@ -73,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         "attest": args.attest,
         "signing_key": args.signing_key,
         "builder_id": args.builder_id,
+        "trainer": args.trainer,
+        "trainer_args": args.trainer_args,
+        "model_path": str(Path(args.model_path).resolve()) if args.model_path else None,
+        "ignore_paths": args.ignore_paths,
     }
     from flows._cli import run_flow
     from flows.train import train_flow
@@ -86,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(metadata, indent=2))
     else:
         print(f"model:    {metadata['uri']}")
-        print(f"digest:   sha256:{metadata['sha256']}")
-        print(f"accuracy: {metadata['accuracy']:.4f} on held-out digits")
+        print(f"digest:   sha256:{metadata['sha256']}" + (f" ({metadata['files']} files)" if metadata["files"] > 1 else ""))
+        if metadata["accuracy"] is not None:
+            print(f"accuracy: {metadata['accuracy']:.4f} on held-out digits")
         print(f"provenance: {metadata['provenance_uri'] or 'none (the SLSA generator signs it in GitHub Actions)'}")
     return 0

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,20 +29,31 @@ from pathlib import Path
 from slsa_models.deploy.candidate import find_model
 from slsa_models.deploy.provenance import FetchedProvenance, fetch_evidence
 from slsa_models.deploy.smoke import SmokeResult, smoke_load
-from slsa_models.errors import ProvenanceError
+from slsa_models.errors import InputError, MissingObjectError, ProvenanceError
+from slsa_models.manifest import Manifest
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
-from slsa_models.verify.names import check_model_name
+from slsa_models.verify.names import check_model_files, check_model_name, signed_files
 
 MODEL_DIGEST = "model-digest"
 
 
+DOWNLOAD_WORKERS = 8
+
+
 @dataclass(frozen=True)
 class FetchedModel:
-    """A model object downloaded to ``path``; ``stored`` has the sha256 of the bytes written."""
+    """A model downloaded to ``path``; ``stored`` has the sha256 of the bytes written.
+
+    A folder model: ``path`` is the folder, ``stored`` its manifest object (sha256 of
+    the manifest bytes downloaded) and ``files`` the relative path and sha256 of every
+    file downloaded into it (``problem`` says why some could not be).
+    """
 
     path: Path
     stored: StoredObject
+    files: Mapping[str, str] | None = None
+    problem: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -50,6 +62,16 @@ class FetchedModel:
     @property
     def file_name(self) -> str:
         return self.path.name
+
+    @property
+    def is_folder(self) -> bool:
+        return self.files is not None
+
+    def artifacts(self) -> list[Artifact]:
+        """What the evidence is checked against: the file, or every file of the folder."""
+        if self.files:
+            return [Artifact(path, digest) for path, digest in self.files.items()]
+        return [Artifact.from_digest(self.sha256, name=self.file_name)]
 
 
 def model_digest_check(model_key: str, actual_sha256: str) -> Check:
@@ -61,6 +83,18 @@ def model_digest_check(model_key: str, actual_sha256: str) -> Check:
         "" if ok else "the stored bytes are not the ones their key names: they were replaced",
         artifact=file_name,
     )
+
+
+def folder_report(report: Report, gate_checks: Sequence[Check]) -> Report:
+    """A folder's report: the gate's checks come before the per-file ones, so the first
+    failure names what is wrong with the folder (which file changed) rather than one
+    digest; they run only when the statement verified (else nothing binds any file)."""
+    if not report.subjects:
+        return with_checks(report, gate_checks[:-1])
+    shared = [check for check in report.checks if check.artifact is None]
+    per_file = [check for check in report.checks if check.artifact is not None]
+    folder = with_checks(dataclasses.replace(report, checks=shared), gate_checks)
+    return dataclasses.replace(folder, checks=[*folder.checks, *per_file])
 
 
 def with_checks(report: Report, extra: Sequence[Check]) -> Report:
@@ -150,7 +184,42 @@ class Gate:
         _, _, file_name = layout.parse_model_key(candidate.key)
         dest = Path(directory) / file_name
         stored = self.store.download(candidate.key, dest, version_id=version_id, durable=durable)
+        if layout.is_folder_key(candidate.key):
+            return self._fetch_folder(stored, dest, durable)
         return FetchedModel(dest, stored)
+
+    def _fetch_folder(self, manifest_object: StoredObject, manifest_path: Path, durable: bool) -> FetchedModel:
+        """Download every file the (downloaded) manifest lists, several at a time, hashing each.
+
+        Nothing in the manifest is trusted: a manifest that is not the one its key names
+        is not followed, and the files are judged by the evidence, not by the manifest.
+        """
+        key = manifest_object.key
+        folder = manifest_path.parent / layout.folder_name(key)
+        folder.mkdir()
+        if manifest_object.sha256 != layout.parse_model_key(key)[1]:
+            return FetchedModel(folder, manifest_object, {}, "the manifest is not the one its key names")
+        try:
+            manifest = Manifest.parse(manifest_path.read_bytes())
+        except InputError as error:
+            return FetchedModel(folder, manifest_object, {}, f"unusable manifest: {error}")
+
+        def fetch(path: str) -> tuple[str, str | None]:
+            dest = folder / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                file_key = layout.folder_file_key(key, path)
+                return path, self.store.download(file_key, dest, durable=durable).sha256
+            except (MissingObjectError, InputError):
+                return path, None
+
+        paths = [entry.path for entry in manifest.files]
+        with ThreadPoolExecutor(max_workers=min(DOWNLOAD_WORKERS, len(paths)), thread_name_prefix="fetch") as pool:
+            fetched = dict(pool.map(fetch, paths))
+        files = {path: digest for path, digest in fetched.items() if digest is not None}
+        lost = [path for path, digest in fetched.items() if digest is None]
+        return FetchedModel(folder, manifest_object, files,
+                            f"not in the store: {', '.join(lost[:3])}" if lost else None)
 
     def verify(self, candidate: StoredObject, evidence: Sequence[FetchedProvenance],
                model: FetchedModel | None) -> Verdict:
@@ -170,15 +239,20 @@ class Gate:
         """The piece (with its error, if it turned out unusable) and its report."""
         if piece.loaded is None or model is None:
             return piece, None
-        artifact = Artifact.from_digest(model.sha256, name=model.file_name)
         try:
-            report = verify_loaded(piece.loaded, [artifact], self.policy)
+            report = verify_loaded(piece.loaded, model.artifacts(), self.policy)
         except ProvenanceError as error:  # e.g. a kind this verifier cannot check
             return dataclasses.replace(piece, loaded=None, error=error), None
-        return piece, with_checks(report, [
+        gate_checks = [
             check_model_name(report.named_models, self.model_name, self.policy.accept_unnamed),
             model_digest_check(model.stored.key, model.sha256),
-        ])
+        ]
+        if model.files is None:
+            return piece, with_checks(report, gate_checks)
+        files = check_model_files(signed_files(report.subjects, self.model_name), model.files)
+        if not files.passed and model.problem:
+            files = dataclasses.replace(files, detail=f"{files.detail}; {model.problem}")
+        return piece, folder_report(report, [*gate_checks, files])
 
     def smoke_load(self, verdict: Verdict) -> SmokeResult:
         path = verdict.model.path if verdict.model is not None else None

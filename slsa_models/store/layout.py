@@ -1,6 +1,8 @@
 """Key layout of the artifact store, the same under an S3 prefix and a local directory.
 
     models/<model>/sha256-<hex>/<file>                 model bytes, write-once
+    models/<model>/sha256-<hex>/<folder>.manifest      a folder model: its manifest, whose SHA-256 is <hex>
+    models/<model>/sha256-<hex>/<folder>/<path>        the folder's files, write-once
     models/<model>/sha256-<hex>/<file>.intoto.jsonl    their provenance (the generator's file name)
     models/<model>/sha256-<hex>/<file>.<12 hex>.intoto.jsonl   more evidence, one key per piece
     deployments/<model>/current.json                   the signed record of what is deployed (CAS)
@@ -102,6 +104,42 @@ def parse_model_key(key: str) -> tuple[str, str, str]:
         raise InputError(f"not a model key: {key!r} (expected models/<model>/sha256-<hex>/<file>)")
     model, hex_digest, file_name = match.groups()
     return validate_model_name(model), hex_digest, validate_file_name(file_name)
+
+
+MANIFEST_SUFFIX = ".manifest"
+
+
+def is_folder_key(model_key: str) -> bool:
+    """Whether a model key names a folder model's manifest (see ``folder_key``)."""
+    return parse_model_key(model_key)[2].endswith(MANIFEST_SUFFIX)
+
+
+def folder_key(model_name: str, manifest_sha256: str, folder_name: str) -> str:
+    """``models/<model>/sha256-<manifest hex>/<folder>.manifest``: the key that names a folder model.
+
+    The manifest plays the part of the model file: its digest is the folder's, its
+    evidence sits beside it, and the deploy records and serving name it.
+    """
+    validate_file_name(folder_name)
+    return model_key(model_name, manifest_sha256, folder_name + MANIFEST_SUFFIX)
+
+
+def folder_file_key(manifest_key: str, relative_path: str) -> str:
+    """``models/<model>/sha256-<manifest hex>/<folder>/<relative path>``: one file of a folder model."""
+    if not is_folder_key(manifest_key):
+        raise InputError(f"not a folder model key: {manifest_key!r}")
+    key = f"{manifest_key[:-len(MANIFEST_SUFFIX)]}/{relative_path}"
+    try:
+        return validate_key(key)
+    except InputError:
+        raise InputError(f"the file {relative_path!r} cannot be stored: each part of its path must be "
+                         "letters, digits and '._+=@,~-', not starting with '.' (leave it out with "
+                         "--ignore-paths)") from None
+
+
+def folder_name(manifest_key: str) -> str:
+    """The folder's name: the manifest's file name without ``.manifest``."""
+    return parse_model_key(manifest_key)[2][:-len(MANIFEST_SUFFIX)]
 
 
 def current_key(model_name: str) -> str:
