@@ -4,6 +4,8 @@ Each subcommand lives in its own module under ``slsa_models.commands`` with two
 functions, ``configure(parser)`` and ``run(args) -> int``; modules are imported
 only when their subcommand runs, so ``slsa-models digest`` stays fast.
 
+Every command takes ``-q``/``-v`` before or after its name (``slsa_models.verbosity``).
+
 SIGTERM ends a command the way Ctrl-C (SIGINT) does: cleanup runs (no temp
 file is left), one line is printed, and the exit code is 128 + the signal
 (143 for SIGTERM, 130 for SIGINT). A second signal ends it at once.
@@ -20,7 +22,7 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from slsa_models import __version__
+from slsa_models import __version__, verbosity
 from slsa_models.errors import SlsaModelsError, one_line
 
 # name -> (module, one-line help)
@@ -71,12 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
         "with SLSA provenance. Works offline.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbosity.add_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in _available_commands().items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module)
         importlib.import_module(module).configure(sub)
+    _add_verbosity_below(parser)
     return parser
+
+
+def _add_verbosity_below(parser: argparse.ArgumentParser) -> None:
+    """-q/-v on every subcommand's parser too, at any depth (``stack status -q``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                verbosity.add_arguments(sub, nested=True)
+                _add_verbosity_below(sub)
 
 
 _received: list[int] = []  # the signal that interrupted the command, if any
@@ -106,10 +119,15 @@ def _handle_signals() -> dict[int, object]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        level = verbosity.from_args(args)
+    except SlsaModelsError as error:
+        parser.error(str(error))
     _received.clear()
     previous = _handle_signals()
     try:
-        return int(importlib.import_module(args._module).run(args))
+        with verbosity.applied(level):
+            return int(importlib.import_module(args._module).run(args))
     except SlsaModelsError as error:
         print(one_line(error), file=sys.stderr)
         return error.exit_code

@@ -68,6 +68,6 @@ def test_publish_refuses_other_bytes_at_a_model_key(
 
 
 def test_publish_missing_file_is_one_line(file_store_uri: str, tmp_path: Path) -> None:
-    result = publish("--store", file_store_uri, str(tmp_path / "nope.keras"))
+    result = publish("--store", file_store_uri, "--model-name", "digits", str(tmp_path / "nope.keras"))
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path / 'nope.keras'}: no such file\n"

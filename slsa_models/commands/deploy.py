@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from slsa_models import verbosity
 from slsa_models.cli import ArgumentParser
 from slsa_models.commands.argtypes import digest_argument
 from slsa_models.errors import SlsaModelsError, one_line
@@ -24,7 +25,7 @@ from slsa_models.flags import add_policy_arguments, options_from_args
 from slsa_models.settings import default_store_uri
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m flows.deploy",
         description="Verify a stored model's evidence and promote it to "
@@ -50,7 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="smoke-load pytorch_full_model.pth (a pickle) after it verified")
     parser.add_argument("--json", action="store_true", help="print the deployment record as JSON")
-    return parser.parse_args(argv)
+    verbosity.add_arguments(parser)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.verbosity = verbosity.from_args(args)
+    except SlsaModelsError as error:
+        parser.error(str(error))
+    return args
 
 
 def trust_from(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -68,6 +80,11 @@ def trust_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with verbosity.applied(args.verbosity):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     trust = trust_from(args)
     try:  # bad input fails here, before a flow run is created
         from slsa_models.deploy.trust import resolve_trust

@@ -1,4 +1,4 @@
-"""``slsa-models stack up|run|status|stop``: the whole pipeline on this machine, in one command."""
+"""``slsa-models stack up|run|status|stop|env``: the whole pipeline on this machine, in one command."""
 
 from __future__ import annotations
 
@@ -39,8 +39,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
         epilog=ENVIRONMENT_HELP,
     )
     _run_options(run)
-    actions.add_parser("status", help="show which services run, with their pids and URLs", epilog=ENVIRONMENT_HELP)
-    actions.add_parser("stop", help="stop the worker, the Prefect server and SeaweedFS", epilog=ENVIRONMENT_HELP)
+    actions.add_parser(
+        "status", help="show which services run, with their pids and URLs",
+        description="Show each service of the local stack (SeaweedFS, the Prefect server, the worker): "
+        "its pid and URL when it runs, else its log file. Exit status: 0 when all three run, 1 otherwise.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    actions.add_parser(
+        "stop", help="stop the worker, the Prefect server and SeaweedFS",
+        description="Stop the worker, the Prefect server and SeaweedFS (each with its child processes). "
+        "Their data stays under the state directory: the next `stack up` finds the models, "
+        "deployments and flow runs again.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    actions.add_parser(
+        "env", help="print the shell exports that use the running stack from another shell",
+        description="Print `export NAME=VALUE` lines for the stack's S3 endpoint and credentials, the "
+        "store URI, the Prefect API URL, the state directory and the deploy policy. Use them with "
+        'eval "$(slsa-models stack env)"; then `python -m flows.train`, `python -m flows.deploy`, '
+        "`slsa-models pull` and `prefect` use the local stack. The credentials are the stack's: "
+        "keep the output to yourself.",
+        epilog=ENVIRONMENT_HELP,
+    )
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "stop":
         lifecycle.stop(config, echo=print)
         return 0
+    if args.action == "env":
+        return _env(config)
     if args.action == "up":
         lifecycle.up(config, echo=print)
         if args.no_run:
@@ -84,6 +106,20 @@ def _status(config: StackConfig) -> int:
         state = f"running (pid {row.pid})" if row.pid else "not running"
         print(f"{row.label:<{width}}  {state:<22}  {row.detail}")
     return 0 if all(row.pid for row in rows) else 1
+
+
+def _env(config: StackConfig) -> int:
+    import shlex
+
+    from slsa_models.stack import lifecycle
+    from slsa_models.verbosity import note
+
+    for name, value in lifecycle.shell_environment(config).items():
+        print(f"export {name}={shlex.quote(value)}")
+    stopped = [row.label for row in lifecycle.status(config) if not row.pid]
+    if stopped:
+        note(f"note: not running: {', '.join(stopped)} (`slsa-models stack up` starts them)")
+    return 0
 
 
 def _train_parameters(args: argparse.Namespace) -> dict[str, Any]:

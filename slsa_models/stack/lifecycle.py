@@ -126,6 +126,14 @@ def stop(config: StackConfig, echo: Echo = _quiet) -> int:
     return stopped
 
 
+def shell_environment(config: StackConfig) -> dict[str, str]:
+    """What another shell needs to use this stack: its S3 endpoint and credentials, store,
+    Prefect API, state directory (the development keys) and deploy policy. Reads, never
+    creates: a stack that was never brought up is an InputError."""
+    return {**prefect_services.stack_variables(config, create=False), "SLSA_MODELS_HOME": str(config.home.parent),
+            "PREFECT_API_URL": config.api_url, "DO_NOT_TRACK": "1"}
+
+
 @dataclass(frozen=True)
 class ServiceStatus:
     label: str

@@ -49,7 +49,13 @@ def base_environment(config: StackConfig, environ: Mapping[str, str] | None = No
 
 def flow_environment(config: StackConfig, env: Mapping[str, str]) -> dict[str, str]:
     """What the flows see: the stack's store and S3 endpoint with its credentials."""
-    return {**env, **seaweedfs.aws_environment(config), "SLSA_MODELS_STORE": config.store_uri,
+    return {**env, **stack_variables(config)}
+
+
+def stack_variables(config: StackConfig, *, create: bool = True) -> dict[str, str]:
+    """The stack's S3 endpoint with its credentials (made when missing, if ``create``), store,
+    checkout and deploy policy."""
+    return {**seaweedfs.aws_environment(config, create=create), "SLSA_MODELS_STORE": config.store_uri,
             "SLSA_MODELS_CHECKOUT": str(config.checkout), POLICY_ENV: str(policy_path(config))}
 
 

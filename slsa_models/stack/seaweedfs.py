@@ -42,9 +42,11 @@ def weed_binary() -> str:
     return found
 
 
-def credentials(config: StackConfig) -> tuple[str, str]:
-    """The stack's access key and secret, made on first use."""
+def credentials(config: StackConfig, *, create: bool = True) -> tuple[str, str]:
+    """The stack's access key and secret, made on first use (``create``; else InputError)."""
     path = config.seaweedfs_home / "s3.json"
+    if not path.exists() and not create:
+        raise InputError(f"no local stack in {config.home}: run `slsa-models stack up` first")
     if not path.exists():
         config.seaweedfs_home.mkdir(parents=True, exist_ok=True)
         identity = {
@@ -62,9 +64,9 @@ def credentials(config: StackConfig) -> tuple[str, str]:
         raise InputError(f"{path} is not a SeaweedFS identities file: delete it to make new credentials") from None
 
 
-def aws_environment(config: StackConfig) -> dict[str, str]:
+def aws_environment(config: StackConfig, *, create: bool = True) -> dict[str, str]:
     """What boto3 (and the flows) need to reach the stack's S3 endpoint."""
-    access_key, secret_key = credentials(config)
+    access_key, secret_key = credentials(config, create=create)
     return {
         "AWS_ENDPOINT_URL": config.s3_endpoint,
         "AWS_ACCESS_KEY_ID": access_key,
