@@ -129,19 +129,15 @@ class ArtifactStore(ABC):
         ``durable=False`` skips the fsync before the rename (about 2 s per GiB):
         for scratch files in a temp directory that a crash may lose.
         """
-        validate_key(key)
-        dest = Path(dest)
-        if dest.is_dir():
-            raise InputError(f"cannot download to {dest}: it is a directory")
-        if not dest.parent.is_dir():
-            raise InputError(f"cannot download to {dest}: directory {dest.parent} does not exist")
+        return self._download(key, download_dest(key, dest), version_id, on_progress, durable)
+
+    def _download(self, key: str, dest: Path, version_id: str | None, on_progress: Progress | None,
+                  durable: bool) -> StoredObject:
+        """``download`` once the destination is checked: one streamed read (a backend may do better)."""
         with self._open_reader(key, version_id) as (reader, meta):
-            with _writable(dest), temp_beside(dest, "part") as (tmp, sink):
+            with writable(dest), temp_beside(dest, "part") as (tmp, sink):
                 digest, size = copy_hashing(reader, sink, on_progress)
-                sink.flush()
-                if durable:
-                    os.fsync(sink.fileno())
-                os.replace(tmp, dest)
+                finish_download(sink, tmp, dest, durable)
         return dataclasses.replace(meta, sha256=digest, size=size)
 
     def read_bytes(self, key: str, *, max_size: int = SMALL_OBJECT_LIMIT) -> bytes:
@@ -245,8 +241,27 @@ def temp_beside(path: Path, suffix: str) -> Iterator[tuple[Path, BinaryIO]]:
         tmp.unlink(missing_ok=True)
 
 
+def download_dest(key: str, dest: str | os.PathLike[str]) -> Path:
+    """Check a download's key and destination before anything is fetched."""
+    validate_key(key)
+    dest = Path(dest)
+    if dest.is_dir():
+        raise InputError(f"cannot download to {dest}: it is a directory")
+    if not dest.parent.is_dir():
+        raise InputError(f"cannot download to {dest}: directory {dest.parent} does not exist")
+    return dest
+
+
+def finish_download(sink: BinaryIO, tmp: Path, dest: Path, durable: bool) -> None:
+    """Flush (and with ``durable`` fsync) the complete temp file, then rename it over ``dest``."""
+    sink.flush()
+    if durable:
+        os.fsync(sink.fileno())
+    os.replace(tmp, dest)
+
+
 @contextmanager
-def _writable(dest: Path) -> Iterator[None]:
+def writable(dest: Path) -> Iterator[None]:
     """Turn a local write failure into a one-line InputError naming ``dest``."""
     try:
         yield

@@ -8,31 +8,56 @@ Every object carries its SHA-256 twice: in metadata (``sha256``, hex, of the
 whole object) and as the S3 checksum (``x-amz-checksum-sha256``, per part for
 multipart uploads), which S3 verifies on receipt.
 
-Memory stays bounded by one part: files up to ``multipart_threshold`` are read
-once into memory, hashed and put; larger files go up part by part, with the
-whole-object digest checked before the upload is completed (and the upload
-aborted on any failure).
+Uploads: files up to ``multipart_threshold`` are read once into memory,
+hashed and put; larger files go up in parts, ``max_concurrency`` parts at a
+time in parallel (each with its own SHA-256 checksum), with the whole-object
+digest checked before the upload is completed (and the upload aborted on any
+failure). Memory stays bounded by ``max_concurrency`` parts.
+
+Downloads: the first GET asks for the first ``download_part_size`` bytes; an
+object that fits is done with that one request. A larger one is fetched with
+concurrent ranged GETs, every one pinned to the object the first GET saw (its
+VersionId where the bucket has versions, and ``If-Match`` on its ETag always;
+each response's ETag and Content-Range are checked too), so an object replaced
+mid-download is refused with ObjectChanged. Parts are written into a temp file
+at their offsets as they arrive and SHA-256 hashed in order by the calling
+thread as soon as the prefix before them is complete; at most
+``max_concurrency + 2`` parts are in flight, so memory is bounded by that many
+parts, never the file. The temp file is renamed over the destination only when
+complete: a failure or an interruption leaves the destination untouched.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 import math
 import os
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 
-from slsa_models.digest import normalize_sha256, open_input, sha256_file
-from slsa_models.errors import ConflictError, InputError, NotFoundError, SlsaModelsError, StoreError
+from slsa_models.digest import CHUNK_SIZE, normalize_sha256, open_input, sha256_file
+from slsa_models.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    ObjectChanged,
+    SlsaModelsError,
+    StoreError,
+)
 from slsa_models.store.base import (
     SMALL_OBJECT_LIMIT,
     ArtifactStore,
@@ -41,8 +66,12 @@ from slsa_models.store.base import (
     Readable,
     StoredObject,
     check_sha256,
+    copy_hashing,
+    finish_download,
     lost_race,
     read_limited,
+    temp_beside,
+    writable,
 )
 from slsa_models.store.layout import validate_key, validate_prefix
 
@@ -52,11 +81,21 @@ MAX_PARTS = 10_000
 MAX_SINGLE_PUT = 5 * 2**30
 DEFAULT_PART_SIZE = 16 * MIB
 DEFAULT_MULTIPART_THRESHOLD = 16 * MIB
+DEFAULT_DOWNLOAD_PART_SIZE = 8 * MIB
+DEFAULT_MAX_CONCURRENCY = 8
+READ_RETRIES = 2  # a part whose body breaks off mid-stream is resumed from where it stopped
 PATH_STYLE_ENV = "SLSA_MODELS_S3_PATH_STYLE"
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+_BROKEN_BODY = (
+    boto_errors.ReadTimeoutError,
+    boto_errors.ResponseStreamingError,
+    boto_errors.IncompleteReadError,
+    boto_errors.ConnectionClosedError,
+)
 _DENIED_CODES = {
     "AccessDenied",
     "AllAccessDisabled",
@@ -85,6 +124,8 @@ class S3Store(ArtifactStore):
         path_style: bool | None = None,
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
         part_size: int = DEFAULT_PART_SIZE,
+        download_part_size: int = DEFAULT_DOWNLOAD_PART_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         if not _BUCKET.fullmatch(bucket):
             raise InputError(
@@ -102,10 +143,17 @@ class S3Store(ArtifactStore):
         self.bucket = bucket
         self.prefix = f"{prefix}/" if prefix else ""
         self.uri = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+        if download_part_size < 1:
+            raise InputError(f"S3 download part size must be at least 1 byte, got {download_part_size}")
+        if not 1 <= max_concurrency <= 64:
+            raise InputError(f"S3 concurrency must be 1..64 requests, got {max_concurrency}")
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
+        self.download_part_size = download_part_size
+        self.max_concurrency = max_concurrency
         endpoint_url = resolve_endpoint_url(endpoint_url)
-        self.client = make_client(endpoint_url, resolve_addressing_style(path_style, endpoint_url))
+        self.client = make_client(endpoint_url, resolve_addressing_style(path_style, endpoint_url),
+                                  max_pool_connections=max(10, max_concurrency + 2))
         self.endpoint = self.client.meta.endpoint_url
 
     def object_uri(self, key: str) -> str:
@@ -202,33 +250,37 @@ class S3Store(ArtifactStore):
         size: int,
         on_progress: Progress | None,
     ) -> dict[str, Any]:
-        """Upload part by part; complete only if the bytes sent hash to ``digest``."""
+        """Upload the parts in parallel; complete only if the bytes sent hash to ``digest``.
+
+        The file is read and hashed in order by this thread; at most ``max_concurrency``
+        parts are in memory (being uploaded) at a time. Progress is reported in part order.
+        """
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS / MIB) * MIB)
         upload_id = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=full, Metadata={"sha256": digest}, ChecksumAlgorithm="SHA256"
         )["UploadId"]
+        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="s3-upload")
+        pending: deque[tuple[int, Future[dict[str, Any]]]] = deque()
+        parts: list[dict[str, Any]] = []
+
+        def finish_oldest() -> None:
+            length, future = pending.popleft()
+            parts.append(future.result())
+            if on_progress is not None:
+                on_progress(length)
+
         try:
-            parts: list[dict[str, Any]] = []
             whole = hashlib.sha256()
             source.seek(0)
             while chunk := source.read(part_size):
-                # one part in memory at a time: ``del chunk`` below frees it before the next read
                 whole.update(chunk)
-                checksum = _b64(hashlib.sha256(chunk).digest())
-                number = len(parts) + 1
-                response = self.client.upload_part(
-                    Bucket=self.bucket,
-                    Key=full,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=chunk,
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum,
-                )
-                parts.append({"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum})
-                if on_progress is not None:
-                    on_progress(len(chunk))
-                del chunk
+                number = len(parts) + len(pending) + 1
+                pending.append((len(chunk), pool.submit(self._upload_part, full, upload_id, number, chunk)))
+                del chunk  # the pending upload holds the part until it is sent
+                while len(pending) >= self.max_concurrency:
+                    finish_oldest()
+            while pending:
+                finish_oldest()
             check_sha256(path, digest, whole.hexdigest(), changed_hint=True)
             try:
                 return self.client.complete_multipart_upload(
@@ -243,8 +295,25 @@ class S3Store(ArtifactStore):
                     raise _KeyExists from exc
                 raise
         except BaseException:
+            # no part may land after the abort: wait for the ones being sent
+            pool.shutdown(wait=True, cancel_futures=True)
             self._abort(full, upload_id)
             raise
+        finally:
+            pool.shutdown(wait=False)
+
+    def _upload_part(self, full: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        checksum = _b64(hashlib.sha256(data).digest())
+        response = self.client.upload_part(
+            Bucket=self.bucket,
+            Key=full,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=checksum,
+        )
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
 
     def _abort(self, full: str, upload_id: str) -> None:
         try:
@@ -310,6 +379,76 @@ class S3Store(ArtifactStore):
             finally:
                 body.close()
 
+    def _download(self, key: str, dest: Path, version_id: str | None, on_progress: Progress | None,
+                  durable: bool) -> StoredObject:
+        """Large objects come in concurrent ranged GETs (see the module docstring)."""
+        def plain() -> StoredObject:
+            return super(S3Store, self)._download(key, dest, version_id, on_progress, durable)
+
+        first_end = self.download_part_size - 1
+        args = {"Bucket": self.bucket, "Key": self._full(key), "Range": f"bytes=0-{first_end}"}
+        if version_id is not None:
+            args["VersionId"] = version_id
+        with self._errors(key, version_id):
+            try:
+                response = self.client.get_object(**args)
+            except boto_errors.ClientError as exc:
+                if _code(exc) != "InvalidRange":
+                    raise
+                return plain()  # only an empty object has no byte 0: one plain GET
+            body = response["Body"]
+            try:
+                meta = self._object(key, response)
+                ranged = _CONTENT_RANGE.fullmatch(str(response.get("ContentRange", "")))
+                total = int(ranged.group(3)) if ranged else meta.size
+                pin = {"VersionId": version_id or response.get("VersionId"), "IfMatch": meta.etag}
+                if pin["VersionId"] in (None, "null"):
+                    del pin["VersionId"]
+                whole = total <= self.download_part_size or ranged is None
+                if not whole and not meta.etag:  # nothing to pin the ranges to: one plain GET
+                    body.close()
+                    return plain()
+                if ranged is not None and (int(ranged.group(1)), int(ranged.group(2))) != (
+                        0, min(first_end, total - 1)):
+                    raise StoreError(f"S3 request for {self.object_uri(key)} at {self.endpoint} failed:"
+                                     f" asked for bytes 0-{first_end}, got {ranged.group(0)}")
+                with writable(dest), temp_beside(dest, "part") as (tmp, sink):
+                    if whole:
+                        digest, size = copy_hashing(body, sink, on_progress)
+                    else:
+                        job = _RangedDownload(self, key, meta, total, pin, tmp, dest)
+                        digest, size = job.run(body, on_progress)
+                    finish_download(sink, tmp, dest, durable)
+            finally:
+                body.close()
+        return dataclasses.replace(meta, sha256=digest, size=size)
+
+    def _get_range(self, key: str, start: int, end: int, pin: dict[str, str],
+                   meta: StoredObject, total: int, dest: Path) -> Any:
+        """The body of bytes ``start..end-1`` of the object ``meta`` describes, or ObjectChanged."""
+        args = {"Bucket": self.bucket, "Key": self._full(key), "Range": f"bytes={start}-{end - 1}", **pin}
+        try:
+            response = self.client.get_object(**args)
+        except boto_errors.ClientError as exc:
+            if _code(exc) in _PRECONDITION_CODES or _status(exc) == 412:
+                raise self._changed(key, meta, total, dest, "its ETag no longer matches") from exc
+            raise
+        got = (response.get("ETag"), response.get("ContentRange"), int(response.get("ContentLength", -1)))
+        if got != (meta.etag, f"bytes {start}-{end - 1}/{total}", end - start) or (
+                "VersionId" in pin and response.get("VersionId") != pin["VersionId"]):
+            response["Body"].close()
+            raise self._changed(
+                key, meta, total, dest,
+                f"etag {got[0]}, range {got[1]} for bytes {start}-{end - 1}, version {response.get('VersionId')}",
+            )
+        return response["Body"]
+
+    def _changed(self, key: str, meta: StoredObject, total: int, dest: Path, now: str) -> ObjectChanged:
+        return ObjectChanged(
+            f"{self.object_uri(key)} changed while it was being downloaded (etag {meta.etag}, {total} bytes"
+            f" when the download started; now {now}): nothing was written to {dest}; download it again"
+        )
+
     def list_objects(self, prefix: str) -> list[StoredObject]:
         validate_prefix(prefix)
         found: list[StoredObject] = []
@@ -368,6 +507,147 @@ class S3Store(ArtifactStore):
             if version_id is not None:
                 uri = f"{uri} (version {version_id})"
             raise translate_error(exc, endpoint=self.endpoint, bucket=self.bucket, uri=uri) from exc
+
+
+class _Part:
+    """Bytes ``start..end-1`` of the object: chunks received and not yet hashed."""
+
+    __slots__ = ("chunks", "done", "end", "error", "start")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+        self.chunks: list[bytes] = []
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class _SharedFd:
+    """A file descriptor closed by its last user: a worker still reading a part after the
+    download failed writes to the (already unlinked) temp file, never to a reused descriptor."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self._users, self._lock = fd, 1, threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            last = self._users == 0
+        if last:
+            os.close(self.fd)
+
+
+class _RangedDownload:
+    """One concurrent ranged download into ``tmp`` (see the module docstring)."""
+
+    def __init__(self, store: S3Store, key: str, meta: StoredObject, total: int,
+                 pin: dict[str, str], tmp: Path, dest: Path) -> None:
+        self.store, self.key, self.meta, self.total, self.pin = store, key, meta, total, pin
+        self.tmp, self.dest = tmp, dest
+        size = store.download_part_size
+        self.parts = [_Part(start, min(start + size, total)) for start in range(0, total, size)]
+        self.window = store.max_concurrency + 2
+        self.ready = threading.Condition()
+        self.cancelled = threading.Event()
+
+    def run(self, first_body: Any, on_progress: Progress | None) -> tuple[str, int]:
+        """Fetch every part (the first from ``first_body``); (sha256 hex, size) of the bytes."""
+        fd = _SharedFd(os.open(self.tmp, os.O_WRONLY | os.O_CLOEXEC))
+        pool = ThreadPoolExecutor(max_workers=min(self.store.max_concurrency, len(self.parts)),
+                                  thread_name_prefix="s3-download")
+
+        def submit(index: int, body: Any = None) -> None:
+            fd.acquire()
+            future = pool.submit(self._fetch, self.parts[index], body, fd.fd)
+            future.add_done_callback(lambda _: fd.release())  # also when cancelled unstarted
+
+        digest = hashlib.sha256()
+        hashed = 0
+        try:
+            submit(0, first_body)
+            submitted = 1
+            while submitted < min(self.window, len(self.parts)):
+                submit(submitted)
+                submitted += 1
+            for index, part in enumerate(self.parts):
+                while True:
+                    with self.ready:
+                        while not part.chunks and not part.done and part.error is None:
+                            self.ready.wait()
+                        if part.error is not None:
+                            raise part.error
+                        chunks, part.chunks, finished = part.chunks, [], part.done
+                    for chunk in chunks:
+                        digest.update(chunk)
+                        hashed += len(chunk)
+                        if on_progress is not None:
+                            on_progress(len(chunk))
+                    del chunks
+                    if finished:
+                        break
+                if submitted < len(self.parts):
+                    submit(submitted)
+                    submitted += 1
+            if hashed != self.total or os.fstat(fd.fd).st_size != self.total:
+                raise StoreError(f"S3 download of {self.store.object_uri(self.key)} is incomplete:"
+                                 f" {hashed} of {self.total} bytes")
+        except BaseException:
+            self.cancelled.set()
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            fd.release()
+        return digest.hexdigest(), hashed
+
+    def _fetch(self, part: _Part, body: Any, fd: int) -> None:
+        """Worker: read ``part`` (from ``body`` or a pinned ranged GET) into the file and the queue."""
+        offset, broken = part.start, 0
+        try:
+            with self.store._errors(self.key, self.pin.get("VersionId")):
+                while offset < part.end:
+                    if body is None:
+                        body = self.store._get_range(self.key, offset, part.end, self.pin, self.meta,
+                                                     self.total, self.dest)
+                    try:
+                        while offset < part.end:
+                            if self.cancelled.is_set():
+                                return
+                            chunk = body.read(min(CHUNK_SIZE, part.end - offset))
+                            if not chunk:
+                                raise boto_errors.IncompleteReadError(
+                                    actual_bytes=offset - part.start, expected_bytes=part.end - part.start)
+                            self._write(fd, chunk, offset)
+                            offset += len(chunk)
+                            with self.ready:
+                                part.chunks.append(chunk)
+                                self.ready.notify_all()
+                    except _BROKEN_BODY:
+                        broken += 1
+                        if broken > READ_RETRIES:
+                            raise
+                        _log.debug("resuming bytes %d-%d of %s", offset, part.end - 1, self.key)
+                    finally:
+                        body.close()
+                        body = None
+            with self.ready:
+                part.done = True
+                self.ready.notify_all()
+        except BaseException as exc:  # noqa: BLE001 (handed to the hashing thread, which raises it)
+            with self.ready:
+                part.error = exc
+                self.ready.notify_all()
+
+    def _write(self, fd: int, chunk: bytes, offset: int) -> None:
+        view = memoryview(chunk)
+        try:
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+        except OSError as exc:
+            raise InputError(f"cannot write {self.dest}: {exc.strerror}") from exc
 
 
 def translate_error(exc: Exception, *, endpoint: str, bucket: str, uri: str) -> SlsaModelsError:
@@ -435,7 +715,8 @@ def resolve_addressing_style(path_style: bool | None, endpoint_url: str | None) 
     return "path" if path_style else "virtual"
 
 
-def make_client(endpoint_url: str | None, addressing_style: str | None) -> Any:
+def make_client(endpoint_url: str | None, addressing_style: str | None, *,
+                max_pool_connections: int = 10) -> Any:
     """A boto3 S3 client that fails fast on an unreachable endpoint.
 
     Checksums are sent and validated only where this module asks for them, so a
@@ -447,6 +728,7 @@ def make_client(endpoint_url: str | None, addressing_style: str | None) -> Any:
         connect_timeout=5,
         read_timeout=60,
         retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=max_pool_connections,
         s3={"addressing_style": addressing_style} if addressing_style else None,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",

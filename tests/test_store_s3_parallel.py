@@ -1,0 +1,311 @@
+"""Concurrent ranged downloads and parallel multipart uploads, on moto's real HTTP server.
+
+Parts are small here (1 MiB downloads, S3's 5 MiB floor for uploads) so that
+objects of a few MiB have many parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slsa_models.errors import ObjectChanged, StoreError
+from slsa_models.store.layout import model_key
+from slsa_models.store.s3 import MIB, MIN_PART_SIZE, S3Store
+
+DATA = os.urandom(MIB) * 5 + os.urandom(300_000)  # 6 parts of 1 MiB, the last one short
+DATA_SHA = hashlib.sha256(DATA).hexdigest()
+KEY = model_key("m", DATA_SHA, "model.safetensors")
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    return bucket, prefix
+
+
+def _store(uri: str, **options: Any) -> S3Store:
+    bucket, prefix = _split(uri)
+    return S3Store(bucket, prefix, **{"download_part_size": MIB, "max_concurrency": 3, **options})
+
+
+def _gets(store: S3Store) -> list[dict[str, Any]]:
+    """Record the parameters of every GetObject the store's client sends (a live list)."""
+    seen: list[dict[str, Any]] = []
+    store.client.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: seen.append(dict(params))
+    )
+    return seen
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
+def test_ranged_download_correct_bytes_and_digest(s3_store_uri: str, tmp_path: Path) -> None:
+    store = _store(s3_store_uri)
+    store.put_bytes(KEY, DATA)
+    gets = _gets(store)
+    progress: list[int] = []
+    got = store.download(KEY, tmp_path / "model.safetensors", on_progress=progress.append)
+    assert (got.sha256, got.size, got.key) == (DATA_SHA, len(DATA), KEY)
+    assert got.etag == store.head(KEY).etag  # type: ignore[union-attr]
+    assert (tmp_path / "model.safetensors").read_bytes() == DATA
+    assert sum(progress) == len(DATA)
+    ranges = sorted(params["Range"] for params in gets)
+    assert ranges == sorted(f"bytes={start}-{min(start + MIB, len(DATA)) - 1}"
+                            for start in range(0, len(DATA), MIB))
+    etag = got.etag
+    assert [params.get("IfMatch") for params in gets] == [None] + [etag] * 5  # every range pinned
+    assert _leftovers(tmp_path) == ["model.safetensors"]
+
+
+@pytest.mark.parametrize("size", [0, 1, MIB - 1, MIB])
+def test_small_object_is_one_get(s3_store_uri: str, tmp_path: Path, size: int) -> None:
+    store = _store(s3_store_uri)
+    data = os.urandom(size)
+    store.put_bytes("small.bin", data)
+    gets = _gets(store)
+    got = store.download("small.bin", tmp_path / "small.bin")
+    assert (got.sha256, got.size) == (hashlib.sha256(data).hexdigest(), size)
+    assert (tmp_path / "small.bin").read_bytes() == data
+    # an empty object has no byte 0 to ask for: the ranged GET is refused, one plain GET follows
+    assert len(gets) == (2 if size == 0 else 1)
+
+
+def test_versioned_download_pins_the_version(s3_versioned_store_uri: str, s3_client: Any, tmp_path: Path) -> None:
+    """Replaced mid-download in a versioned bucket: every range still comes from the first version."""
+    store = _store(s3_versioned_store_uri, max_concurrency=1)
+    first = store.put_bytes(KEY, DATA)
+    bucket, prefix = _split(s3_versioned_store_uri)
+    replaced: list[bool] = []
+
+    def replace(_count: int) -> None:
+        if not replaced:
+            s3_client.put_object(Bucket=bucket, Key=f"{prefix}/{KEY}", Body=DATA[::-1])
+            replaced.append(True)
+
+    gets = _gets(store)
+    got = store.download(KEY, tmp_path / "m", on_progress=replace)
+    assert (got.sha256, got.version_id) == (DATA_SHA, first.version_id)
+    assert (tmp_path / "m").read_bytes() == DATA
+    assert {params.get("VersionId") for params in gets[1:]} == {first.version_id}
+
+
+def test_object_replaced_between_parts_is_refused(s3_store_uri: str, s3_client: Any, tmp_path: Path) -> None:
+    store = _store(s3_store_uri, max_concurrency=1)
+    before = store.put_bytes(KEY, DATA)
+    dest = tmp_path / "model.safetensors"
+    dest.write_bytes(b"the model deployed before")
+    bucket, prefix = _split(s3_store_uri)
+
+    def replace(_count: int) -> None:
+        if store.head(KEY).etag == before.etag:  # type: ignore[union-attr]
+            s3_client.put_object(Bucket=bucket, Key=f"{prefix}/{KEY}", Body=DATA[::-1])  # same size
+
+    with pytest.raises(ObjectChanged) as error:
+        store.download(KEY, dest, on_progress=replace)
+    assert str(error.value) == (
+        f"{store.object_uri(KEY)} changed while it was being downloaded (etag {before.etag}, {len(DATA)} bytes"
+        f" when the download started; now its ETag no longer matches): nothing was written to {dest};"
+        " download it again"
+    )
+    assert dest.read_bytes() == b"the model deployed before"
+    assert _leftovers(tmp_path) == ["model.safetensors"]
+
+
+def test_server_ignoring_if_match_is_still_caught(s3_store_uri: str, s3_client: Any, tmp_path: Path) -> None:
+    """A server that ignores If-Match: each range's ETag is compared to the first one's."""
+    store = _store(s3_store_uri, max_concurrency=1)
+    before = store.put_bytes(KEY, DATA)
+
+    def ignore_if_match(params: dict[str, Any], **_: Any) -> None:
+        params.pop("IfMatch", None)
+
+    store.client.meta.events.register("provide-client-params.s3.GetObject", ignore_if_match)
+    bucket, prefix = _split(s3_store_uri)
+    other = DATA[::-1]
+    done: list[bool] = []
+
+    def replace(_count: int) -> None:
+        if not done:
+            s3_client.put_object(Bucket=bucket, Key=f"{prefix}/{KEY}", Body=other)
+            done.append(True)
+
+    with pytest.raises(ObjectChanged) as error:
+        store.download(KEY, tmp_path / "m", on_progress=replace)
+    now_etag = store.head(KEY).etag  # type: ignore[union-attr]
+    assert f"(etag {before.etag}, {len(DATA)} bytes when the download started; now etag {now_etag}," in str(error.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_failing_part_leaves_no_dest(s3_store_uri: str, tmp_path: Path) -> None:
+    class FailingPart(S3Store):
+        def _get_range(self, key: str, start: int, end: int, *args: Any) -> Any:
+            if start == 3 * MIB:
+                raise StoreError("S3 request failed: part 4 broke")
+            return super()._get_range(key, start, end, *args)
+
+    bucket, prefix = _split(s3_store_uri)
+    store = FailingPart(bucket, prefix, download_part_size=MIB, max_concurrency=3)
+    store.put_bytes(KEY, DATA)
+    with pytest.raises(StoreError) as error:
+        store.download(KEY, tmp_path / "m")
+    assert str(error.value) == "S3 request failed: part 4 broke"
+    assert _leftovers(tmp_path) == []
+
+
+def test_body_breaking_off_is_resumed_then_given_up(s3_store_uri: str, tmp_path: Path) -> None:
+    """A body that breaks off mid-part is resumed from where it stopped (READ_RETRIES times)."""
+    from botocore.exceptions import ResponseStreamingError
+
+    class Flaky:
+        def __init__(self, body: Any, breaks: list[int]) -> None:
+            self.body, self.breaks = body, breaks
+
+        def read(self, amount: int) -> bytes:
+            if self.breaks[0] > 0:
+                self.breaks[0] -= 1
+                raise ResponseStreamingError(error="connection reset")
+            return self.body.read(amount)
+
+        def close(self) -> None:
+            self.body.close()
+
+    breaks = [0]
+
+    class FlakyStore(S3Store):
+        def _get_range(self, *args: Any) -> Any:
+            return Flaky(super()._get_range(*args), breaks)
+
+    bucket, prefix = _split(s3_store_uri)
+    store = FlakyStore(bucket, prefix, download_part_size=MIB, max_concurrency=1)
+    store.put_bytes(KEY, DATA)
+    breaks[0] = 2
+    assert store.download(KEY, tmp_path / "m").sha256 == DATA_SHA
+    breaks[0] = 10**6
+    with pytest.raises(StoreError) as error:
+        store.download(KEY, tmp_path / "n")
+    assert str(error.value).startswith(f"S3 request for {store.object_uri(KEY)} at {store.endpoint} failed:")
+    assert "connection reset" in str(error.value) and "\n" not in str(error.value)
+    assert _leftovers(tmp_path) == ["m"]
+
+
+def test_interrupted_download_leaves_dest_untouched(s3_store_uri: str, tmp_path: Path) -> None:
+    store = _store(s3_store_uri)
+    store.put_bytes(KEY, DATA)
+    dest = tmp_path / "m"
+    dest.write_bytes(b"old")
+    seen: list[int] = []
+
+    def interrupt(count: int) -> None:
+        seen.append(count)
+        if sum(seen) > 2 * MIB:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.download(KEY, dest, on_progress=interrupt)
+    assert dest.read_bytes() == b"old"
+    assert _leftovers(tmp_path) == ["m"]
+    assert store.download(KEY, dest).sha256 == DATA_SHA  # the store is still usable
+
+
+_MEMORY_CHILD = """
+import json, sys, tracemalloc
+from slsa_models.store.s3 import S3Store
+bucket, prefix, key, dest, part, workers = sys.argv[1:]
+store = S3Store(bucket, prefix, download_part_size=int(part), max_concurrency=int(workers))
+tracemalloc.start()
+got = store.download(key, dest)
+print(json.dumps({"peak": tracemalloc.get_traced_memory()[1], "sha256": got.sha256, "size": got.size}))
+"""
+
+
+def test_download_memory_is_bounded_by_parts_in_flight(
+    s3_store_uri: str, s3_server: str, s3_client: Any, tmp_path: Path
+) -> None:
+    """A 32 MiB object in 1 MiB parts, 2 workers: peak traced memory is a few parts, not the object.
+
+    In a child process, so that the in-process moto server's own allocations are not counted."""
+    size = 32 * MIB
+    source = tmp_path / "big.bin"
+    with open(source, "wb") as sink:
+        sink.writelines(os.urandom(MIB) for _ in range(size // MIB))
+    bucket, prefix = _split(s3_store_uri)
+    s3_client.upload_file(str(source), bucket, f"{prefix}/big.bin")
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, bucket, prefix, "big.bin", str(tmp_path / "got.bin"), str(MIB), "2"],
+        check=False, capture_output=True, text=True, timeout=300, env={**os.environ, "AWS_ENDPOINT_URL": s3_server},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (result["sha256"], result["size"]) == (expected, size)
+    # at most max_concurrency + 2 = 4 parts in flight, plus the HTTP layer's buffers
+    assert result["peak"] < 6 * MIB, result["peak"]
+
+
+# -- parallel multipart uploads -----------------------------------------------------------------
+# (losing the write-once race to another writer: test_store_s3.py, whose uploads are parallel too)
+
+PART = MIN_PART_SIZE
+BIG = os.urandom(MIB) * 21 + b"tail"  # 5 parts of 5 MiB (the last one short)
+BIG_SHA = hashlib.sha256(BIG).hexdigest()
+BIG_KEY = model_key("m", BIG_SHA, "model.safetensors")
+
+
+@pytest.fixture
+def big_file(tmp_path: Path) -> Path:
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(BIG)
+    return path
+
+
+def _uploader(uri: str, **options: Any) -> S3Store:
+    return _store(uri, multipart_threshold=PART, part_size=PART, **options)
+
+
+def _no_uploads(s3_client: Any, bucket: str) -> bool:
+    return not s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+def test_parallel_upload_round_trip(s3_store_uri: str, s3_client: Any, big_file: Path, tmp_path: Path) -> None:
+    store = _uploader(s3_store_uri, max_concurrency=4)
+    sent: list[int] = []
+    store.client.meta.events.register(
+        "provide-client-params.s3.UploadPart", lambda params, **_: sent.append(params["PartNumber"])
+    )
+    progress: list[int] = []
+    stored = store.put_file(BIG_KEY, big_file, on_progress=progress.append)
+    assert (stored.sha256, stored.size) == (BIG_SHA, len(BIG))
+    assert sorted(sent) == [1, 2, 3, 4, 5]
+    assert progress == [PART] * 4 + [len(BIG) - 4 * PART]
+    assert stored.etag is not None and stored.etag.strip('"').endswith("-5")
+    bucket, prefix = _split(s3_store_uri)
+    head = s3_client.head_object(Bucket=bucket, Key=f"{prefix}/{BIG_KEY}", ChecksumMode="ENABLED")
+    assert head["Metadata"] == {"sha256": BIG_SHA}
+    assert _no_uploads(s3_client, bucket)
+    got = store.download(BIG_KEY, tmp_path / "got")
+    assert (got.sha256, got.size) == (BIG_SHA, len(BIG))
+
+
+def test_parallel_upload_failing_part_aborts(s3_store_uri: str, s3_client: Any, big_file: Path) -> None:
+    class FailingPart(S3Store):
+        def _upload_part(self, full: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+            if number == 3:
+                raise StoreError("S3 request failed: part 3 broke")
+            return super()._upload_part(full, upload_id, number, data)
+
+    bucket, prefix = _split(s3_store_uri)
+    store = FailingPart(bucket, prefix, multipart_threshold=PART, part_size=PART, max_concurrency=4)
+    with pytest.raises(StoreError) as error:
+        store.put_file(BIG_KEY, big_file)
+    assert str(error.value) == "S3 request failed: part 3 broke"
+    assert store.head(BIG_KEY) is None
+    assert _no_uploads(s3_client, bucket)
