@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slsa_models.errors import InputError
 from slsa_models.flags import add_policy_arguments, options_from_args
+from slsa_models.progress import progress_bar, total_size
 
 if TYPE_CHECKING:  # the verifier (and sigstore) load only when the command runs
     from slsa_models.verify import Artifact, Policy, Report
 
+log = logging.getLogger(__name__)
+
 PASSED = "PASSED: SLSA verification passed"
 FAILED = "FAILED: SLSA verification failed"
-PROGRESS_MIN_BYTES = 64 * 1024 * 1024  # smaller files hash in well under a second
 
 EPILOG = """\
 examples:
@@ -102,29 +103,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="print the whole report (every check, expected and actual) to stdout")
 
 
-@contextmanager
-def _progress(path: str) -> Iterator[Callable[[int], None] | None]:
-    """A tqdm bar on stderr for big files when stderr is a terminal, else nothing."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = 0
-    if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"hashing {path}",
-              file=sys.stderr, leave=False) as bar:
-        yield bar.update
-
-
 def _artifacts(args: argparse.Namespace) -> list[Artifact]:
     from slsa_models.verify import Artifact
 
     artifacts = []
     for path in args.artifacts:
-        with _progress(path) as on_progress:
+        with progress_bar(total_size([path]), f"hashing {Path(path).name}") as on_progress:
             artifacts.append(Artifact.from_path(path, on_progress))
     artifacts += [Artifact.from_digest(digest) for digest in args.digest]
     if not artifacts:
@@ -166,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     policy = build_policy(args)
     provenance = load_provenance(Path(args.provenance_path))  # unusable input fails before hashing
     report = require_check(verify_loaded(provenance, _artifacts(args), policy), policy)
+    for check in report.checks:  # -v: every check, expected and actual
+        log.info("%s %s", "pass" if check.passed else "FAIL", check.message)
     print_outcome(report)
     if args.json:
         _write_stdout(json.dumps(report.to_dict(), indent=2) + "\n")
