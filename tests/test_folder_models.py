@@ -1,0 +1,371 @@
+"""Folder models (a Hugging Face-style checkpoint: config, tokenizer, 3 safetensors shards) and
+bring-your-own training, through train -> store -> deploy -> serving -> pull.
+
+Real parts: the train flow and the deploy command against Prefect's test server, stores on
+disk and S3 (moto's server over HTTP), the local builder's key-signed provenance, safetensors
+loading. Every tampering case is refused naming the file, and nothing is deployed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slsa_models import deploy
+from slsa_models.deploy.deployer import dev_deployer_key_paths
+from slsa_models.errors import InputError, VerificationFailed
+from slsa_models.manifest import Manifest, build_manifest, compare_files, list_files, model_subjects
+from slsa_models.provenance.attest import attest
+from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.provenance.signers import KeySigner
+from slsa_models.publishing import publish_folder, publish_path, publish_provenance
+from slsa_models.serving import load_verified_model
+from slsa_models.store import ArtifactStore, layout, open_store
+from slsa_models.verify import TrustedKey
+from tests.policies import local_policy
+from tests.user_trainer import write_checkpoint
+
+MODEL = "hf-tiny"
+BUILDER = "https://ci.example.com/builders/folder-box"
+SHARDS = [f"model-0000{n}-of-00003.safetensors" for n in (1, 2, 3)]
+FILES = ["config.json", *SHARDS, "model.safetensors.index.json", "tokenizer.json"]
+
+
+@pytest.fixture(scope="module")
+def builder(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("builder")
+    generate_key_pair(root / "builder.pem", root / "builder.pub.pem")
+    return {"private": root / "builder.pem", "public": root / "builder.pub.pem",
+            "signer": KeySigner(load_private_key(root / "builder.pem")),
+            "policy": local_policy((TrustedKey.from_file(root / "builder.pub.pem", name="box",
+                                                         builder_id=BUILDER),),
+                                   deployers=deploy.deployer_for(None).trusted)}
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    write_checkpoint(folder)
+    return folder
+
+
+def evidence(builder: dict[str, Any], folder: Path, model: str = MODEL) -> bytes:
+    """Key-signed provenance naming every file of ``folder`` as <model>/<path>."""
+    subjects = model_subjects([folder], model)
+    return attest(subjects, signer=builder["signer"], builder_id=BUILDER,
+                  external_parameters={"model_name": model}).encode()
+
+
+def store_folder(store: ArtifactStore, folder: Path, bundle: bytes) -> str:
+    key = publish_folder(store, MODEL, folder, build_manifest(folder)).key
+    publish_provenance(store, key, bundle)
+    return key
+
+
+def deploy_cli(store_uri: str, key: str, builder: dict[str, Any]) -> int:
+    from slsa_models.commands.deploy import main
+
+    return main(["--model-name", MODEL, "--store", store_uri, "--digest", f"sha256:{layout.parse_model_key(key)[1]}",
+                 "--public-key", str(builder["public"]), "--builder-id", BUILDER])
+
+
+def nothing_deployed(store_uri: str) -> bool:
+    return open_store(store_uri).read_with_tag(layout.current_key(MODEL)) is None
+
+
+# -- the manifest ---------------------------------------------------------------------------------
+
+
+def test_manifest_lists_every_regular_file_sorted_and_leaves_git_files_out(checkpoint: Path) -> None:
+    (checkpoint / ".gitattributes").write_text("*.safetensors filter=lfs\n")
+    (checkpoint / ".git").mkdir()
+    (checkpoint / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (checkpoint / "sub").mkdir()
+    (checkpoint / "sub" / "extra.txt").write_text("x")
+    manifest = build_manifest(checkpoint, ["sub/extra.txt"])
+    assert [entry.path for entry in manifest.files] == FILES
+    data = manifest.to_bytes()
+    assert data.decode().splitlines()[0] == (
+        f"{hashlib.sha256((checkpoint / 'config.json').read_bytes()).hexdigest()}  config.json")
+    assert manifest.digest.hex == hashlib.sha256(data).hexdigest()
+    assert Manifest.parse(data) == manifest
+    assert list_files(checkpoint, ["sub"])[-1] == "tokenizer.json"
+    assert "sub/extra.txt" in list_files(checkpoint)
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda path: path.symlink_to("/etc/hostname"), "a symlink"),
+    (lambda path: os.mkfifo(path), "a FIFO"),
+])
+def test_a_link_or_fifo_in_a_folder_is_refused(checkpoint: Path, make: Any, what: str) -> None:
+    make(checkpoint / "odd")
+    with pytest.raises(InputError) as error:
+        build_manifest(checkpoint)
+    assert str(error.value) == (f"{checkpoint / 'odd'}: is {what}; a model folder holds regular files only "
+                                "(leave it out with --ignore-paths)")
+    assert [entry.path for entry in build_manifest(checkpoint, ["odd"]).files] == FILES
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "not a model manifest: empty or no final newline"),
+    (b"%s  b\n%s  a\n" % (b"0" * 64, b"1" * 64), "a manifest lists its files sorted by path, each once"),
+    (b"%s  a\n%s  a\n" % (b"0" * 64, b"1" * 64), "a manifest lists its files sorted by path, each once"),
+    (b"%s  ../etc/passwd\n" % (b"0" * 64), "invalid file path '../etc/passwd' in a model folder: use a relative "
+     "path of '/'-separated names, no '.', '..', backslash or control character"),
+    (b"%s  /abs\n" % (b"0" * 64), "invalid file path '/abs' in a model folder: use a relative path of "
+     "'/'-separated names, no '.', '..', backslash or control character"),
+    (b"%s *a\n" % (b"0" * 64), "not a model manifest: line 1 is not '<sha256 hex>  <path>'"),
+    (b"\xff\n", "not a model manifest: not UTF-8"),
+])
+def test_hostile_manifests_are_refused(data: bytes, message: str) -> None:
+    with pytest.raises(InputError) as error:
+        Manifest.parse(data)
+    assert str(error.value) == message
+
+
+def test_ignore_paths_outside_or_covering_the_folder_are_refused(checkpoint: Path) -> None:
+    with pytest.raises(InputError, match=r"^ignored path '/etc' is not inside '.*checkpoint'$"):
+        build_manifest(checkpoint, ["/etc"])
+    with pytest.raises(InputError, match=r"^ignored path '\.' would ignore the whole model$"):
+        build_manifest(checkpoint, ["."])
+
+
+@pytest.mark.parametrize("actual, kinds, line", [
+    ({"a": "1", "b": "2", "c": "3"}, [], ""),
+    ({"a": "1", "b": "9", "c": "3"}, ["changed"], "b: sha256:9... differs from the signed sha256:2..."),
+    ({"a": "1", "b": "2"}, ["missing"], "c: signed but missing"),
+    ({"a": "1", "b": "2", "c": "3", "d": "4"}, ["added"], "d: not signed (added)"),
+    ({"a": "1", "b": "2", "z": "3"}, ["renamed"], "z: renamed from c"),
+    ({"a": "2", "b": "1", "c": "3"}, ["swapped", "swapped"],
+     "a: holds the signed bytes of b; b: holds the signed bytes of a"),
+])
+def test_compare_files_names_each_difference(actual: dict[str, str], kinds: list[str], line: str) -> None:
+    from slsa_models.manifest import describe
+
+    differences = compare_files({"a": "1", "b": "2", "c": "3"}, actual)
+    assert [difference.kind for difference in differences] == kinds
+    assert describe(differences) == line
+
+
+# -- bring your own training ----------------------------------------------------------------------
+
+
+def test_a_user_trainer_folder_goes_through_train_deploy_serving_and_pull_on_s3(
+    prefect_server: str, s3_store_uri: str, tmp_path: Path, builder: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The train flow runs the user's trainer (tests/user_trainer.py), stores the folder file by
+    file and attests every file; the deploy verifies and smoke-loads it; serving returns the
+    verified folder; `slsa-models pull` puts the same folder into DEST."""
+    from flows.train import train_flow
+    from slsa_models.cli import main as cli
+
+    trained = train_flow(trainer="tests.user_trainer:train_checkpoint", model_name=MODEL, store=s3_store_uri,
+                         attest=True, signing_key=str(builder["private"]), builder_id=BUILDER)
+    assert trained["files"] == 6 and trained["model_format"] is None and trained["accuracy"] is None
+    assert trained["key"] == f"models/{MODEL}/sha256-{trained['sha256']}/checkpoint.manifest"
+    assert [line.split("  ")[1] for line in trained["subject"].splitlines()] == [f"{MODEL}/{f}" for f in FILES]
+    store = open_store(s3_store_uri)
+    manifest = Manifest.parse(store.read_bytes(trained["key"]))
+    assert [entry.path for entry in manifest.files] == FILES
+
+    assert deploy_cli(s3_store_uri, trained["key"], builder) == 0
+    out = capsys.readouterr().out
+    assert "PASSED: SLSA verification passed" in out
+    assert "smoke-load: passed: checkpoint: config.json parses; 3 tensors of 3 safetensors files load" in out
+
+    served = load_verified_model(s3_store_uri, MODEL, builder["policy"], cache_dir=tmp_path / "cache")
+    assert served == tmp_path / "cache" / MODEL / f"sha256-{trained['sha256']}" / "checkpoint"
+    assert build_manifest(served) == manifest
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'version = 2\n[local-builder.box]\nbuilder-id = "{BUILDER}"\npublic-key = "{builder["public"]}"\n'
+                      f'[deployer.dev]\npublic-key = "{dev_deployer_key_paths()[1]}"\n')
+    dest = tmp_path / "dest"
+    assert cli(["pull", "--store", s3_store_uri, "--model-name", MODEL, "--policy", str(policy),
+                "--state", str(tmp_path / "state"), str(dest)]) == 0
+    assert build_manifest(dest / "checkpoint") == manifest
+    assert sorted(os.listdir(dest)) == ["checkpoint"]  # no scratch left behind
+
+
+def test_a_user_trainer_file_with_arguments_and_model_path_for_a_file_and_a_folder(
+    prefect_server: str, file_store_uri: str, tmp_path: Path, builder: dict[str, Any],
+) -> None:
+    from flows.train import train_flow
+
+    made = train_flow(trainer="tests.user_trainer:train_file", trainer_args={"scale": 2.0}, model_name=MODEL,
+                      store=file_store_uri, attest=True, signing_key=str(builder["private"]), builder_id=BUILDER)
+    assert made["key"].endswith("/weights.safetensors") and made["files"] == 1
+    assert made["subject"] == f"{made['sha256']}  {MODEL}/weights.safetensors\n"
+
+    elsewhere = tmp_path / "made-elsewhere"
+    elsewhere.mkdir()
+    write_checkpoint(elsewhere, shards=2, seed=5)
+    from_path = train_flow(model_path=str(elsewhere), model_name=MODEL, store=file_store_uri, attest=True,
+                           signing_key=str(builder["private"]), builder_id=BUILDER, ignore_paths=["tokenizer.json"])
+    assert from_path["key"].endswith("/made-elsewhere.manifest") and from_path["files"] == 4
+    assert "tokenizer.json" not in from_path["subject"]
+    single = train_flow(model_path=str(elsewhere / "config.json"), model_name=MODEL, store=file_store_uri,
+                        attest=True, signing_key=str(builder["private"]), builder_id=BUILDER)
+    assert single["key"].endswith("/config.json")
+    for result in (made, from_path, single):
+        work = tmp_path / result["sha256"][:8]
+        work.mkdir()
+        verdict, _ = deploy.Gate(open_store(file_store_uri), MODEL, builder["policy"]).run(work, digest=result["sha256"])
+        assert verdict.passed, verdict.reason
+
+
+@pytest.mark.parametrize("trainer, code, error", [
+    ("tests.user_trainer:train_nothing", 2, "trainer tests.user_trainer:train_nothing returned nothing and wrote 0 "
+     "entries into its output folder: return the path of the model file or folder"),
+    ("tests.user_trainer:train_escaping", 2, "trainer tests.user_trainer:train_escaping returned '/etc/hostname': the "
+     "model must be a file or folder inside the output folder it was given"),
+    ("tests.user_trainer:train_crashing", 1, "trainer tests.user_trainer:train_crashing failed: RuntimeError: CUDA out "
+     "of memory"),
+    ("tests.user_trainer:no_such", 2, "trainer tests.user_trainer:no_such: tests.user_trainer has no function "
+     "'no_such'"),
+    ("tests.no_such_module:train", 2, "trainer tests.no_such_module:train: cannot import tests.no_such_module: No module "
+     "named 'tests.no_such_module'"),
+    ("os.system", 2, "invalid trainer 'os.system': expected package.module:function"),
+])
+def test_broken_trainers_fail_in_one_line_and_store_nothing(
+    prefect_server: str, file_store_uri: str, trainer: str, code: int, error: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from slsa_models.commands.train import main
+
+    assert main(["--trainer", trainer, "--model-name", MODEL, "--store", file_store_uri]) == code
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {error}"
+    assert open_store(file_store_uri).list_objects("models/") == []
+
+
+# -- tampering: refused, the file named, nothing deployed -----------------------------------------
+
+
+def _swap(folder: Path) -> None:
+    first, second = folder / SHARDS[0], folder / SHARDS[1]
+    data = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(data)
+
+
+@pytest.mark.parametrize("tamper, detail", [
+    (lambda f: (f / SHARDS[1]).write_bytes((f / SHARDS[1]).read_bytes()[:-1] + b"!"),
+     "1 differing (changed) ({shard}: sha256:{new}... differs from the signed sha256:{old}...)"),
+    (lambda f: (f / "tokenizer.json").unlink(), "1 differing (missing) (tokenizer.json: signed but missing)"),
+    (lambda f: (f / "extra.py").write_text("import os\n"), "1 differing (added) (extra.py: not signed (added))"),
+    (lambda f: (f / "tokenizer.json").rename(f / "tokenizer2.json"),
+     "1 differing (renamed) (tokenizer2.json: renamed from tokenizer.json)"),
+    (_swap, "2 differing (swapped) ({first}: holds the signed bytes of {second}; {second}: holds the signed "
+     "bytes of {first})"),
+])
+def test_a_tampered_folder_is_refused_naming_the_file(
+    prefect_server: str, file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tamper: Any,
+    detail: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The attacker publishes a changed folder (consistent manifest, write access to the store) with
+    the original folder's real evidence: the set of files must equal the signed set exactly."""
+    bundle = evidence(builder, checkpoint)
+    old = hashlib.sha256((checkpoint / SHARDS[1]).read_bytes()).hexdigest()[:12]
+    tamper(checkpoint)
+    new = hashlib.sha256((checkpoint / SHARDS[1]).read_bytes()).hexdigest()[:12]
+    key = store_folder(open_store(file_store_uri), checkpoint, bundle)
+    assert deploy_cli(file_store_uri, key, builder) == 1
+    files = detail.format(shard=SHARDS[1], new=new, old=old, first=SHARDS[0], second=SHARDS[1])
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: SLSA verification failed: model-files: expected the 6 signed files, got {files}")
+    assert nothing_deployed(file_store_uri)
+
+
+def test_a_file_replaced_or_deleted_in_the_store_is_refused(
+    prefect_server: str, s3_store_uri: str, s3_client: Any, checkpoint: Path, builder: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Write access to the bucket: one shard overwritten, then one deleted, behind the store's back."""
+    key = store_folder(open_store(s3_store_uri), checkpoint, evidence(builder, checkpoint))
+    bucket = s3_store_uri.removeprefix("s3://").split("/")[0]
+    shard_key = f"prefix/{layout.folder_file_key(key, SHARDS[2])}"
+    s3_client.put_object(Bucket=bucket, Key=shard_key, Body=b"not the weights")
+    assert deploy_cli(s3_store_uri, key, builder) == 1
+    changed = hashlib.sha256(b"not the weights").hexdigest()[:12]
+    signed = hashlib.sha256((checkpoint / SHARDS[2]).read_bytes()).hexdigest()[:12]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: SLSA verification failed: model-files: expected the 6 signed files, got 1 differing (changed) "
+        f"({SHARDS[2]}: sha256:{changed}... differs from the signed sha256:{signed}...)")
+    s3_client.delete_object(Bucket=bucket, Key=shard_key)
+    assert deploy_cli(s3_store_uri, key, builder) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: SLSA verification failed: model-files: expected the 6 signed files, got 1 differing (missing) "
+        f"({SHARDS[2]}: signed but missing; not in the store: {SHARDS[2]})")
+    assert nothing_deployed(s3_store_uri)
+
+
+def test_a_replaced_manifest_is_not_followed(
+    prefect_server: str, file_store_uri: str, checkpoint: Path, builder: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = open_store(file_store_uri)
+    key = store_folder(store, checkpoint, evidence(builder, checkpoint))
+    forged = b"%s  ../../../../etc/passwd\n" % (b"0" * 64)
+    Path(store.object_uri(key).removeprefix("file://")).write_bytes(forged)
+    assert deploy_cli(file_store_uri, key, builder) == 1
+    digest = layout.parse_model_key(key)[1]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: SLSA verification failed: model-digest: expected sha256:{digest}, got "
+        f"sha256:{hashlib.sha256(forged).hexdigest()} (the stored bytes are not the ones their key names: "
+        "they were replaced)")
+    assert nothing_deployed(file_store_uri)
+
+
+def test_evidence_for_another_models_folder_is_refused(
+    prefect_server: str, file_store_uri: str, checkpoint: Path, builder: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    key = store_folder(open_store(file_store_uri), checkpoint, evidence(builder, checkpoint, model="fraud"))
+    assert deploy_cli(file_store_uri, key, builder) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: SLSA verification failed: model-name: expected {MODEL}, got fraud (the evidence was made "
+        "for model 'fraud')")
+    assert nothing_deployed(file_store_uri)
+
+
+def test_serving_refuses_a_folder_changed_after_the_deploy(
+    file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path,
+) -> None:
+    store = open_store(file_store_uri)
+    key = store_folder(store, checkpoint, evidence(builder, checkpoint))
+    (tmp_path / "work").mkdir()
+    verdict, smoke = deploy.Gate(store, MODEL, builder["policy"]).run(tmp_path / "work")
+    assert verdict.passed and smoke.status == "passed"
+    assert deploy.promote(store, verdict, smoke, deployer=deploy.deployer_for(None), policy={}).deployed
+    shard = Path(store.object_uri(layout.folder_file_key(key, "config.json")).removeprefix("file://"))
+    shard.write_text('{"model_type": "evil"}')
+    with pytest.raises(VerificationFailed) as refused:
+        load_verified_model(store, MODEL, builder["policy"], cache_dir=tmp_path / "cache")
+    assert str(refused.value).startswith("SLSA verification failed: model-files: expected the 6 signed files, "
+                                         "got 1 differing (changed) (config.json: sha256:")
+    assert not (tmp_path / "cache" / MODEL / f"sha256-{layout.parse_model_key(key)[1]}").exists()
+
+
+def test_publish_refuses_a_file_that_cannot_be_a_store_key(checkpoint: Path, file_store_uri: str) -> None:
+    (checkpoint / "sub").mkdir()
+    (checkpoint / "sub" / ".hidden").write_text("x")
+    store = open_store(file_store_uri)
+    with pytest.raises(InputError) as error:
+        publish_path(store, MODEL, checkpoint)
+    assert str(error.value) == ("the file 'sub/.hidden' cannot be stored: each part of its path must be letters, "
+                                "digits and '._+=@,~-', not starting with '.' (leave it out with --ignore-paths)")
+    assert store.list_objects("models/") == []
+    assert publish_path(store, MODEL, checkpoint, ignore_paths=["sub"]).key.endswith("/checkpoint.manifest")
+
+
+def test_a_folder_copy_verifies_the_same_as_the_original(checkpoint: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(checkpoint, copy)
+    assert build_manifest(copy, workers=1) == build_manifest(checkpoint, workers=4)
