@@ -10,12 +10,20 @@
 - ``file_store_uri``: ``file:///<tmp>/store`` (an existing, empty directory).
 - ``store_uri``: parametrized over both, for tests whose behaviour is shared.
 
-Order independence: Prefect's logging handlers keep the ``sys.stderr`` of the
-moment Prefect configured logging. Inside a test that is the test's capture
-stream: the test sees Prefect's log lines in ``capsys`` (and no other test does),
-and once the stream is closed every later test that logs through them fails. The
-hooks below set Prefect's logging up before a test that imported it runs, and bind
-its handlers to the process's stderr after every setup and call.
+Order independence: a ``logging.StreamHandler`` keeps the ``sys.stderr`` of the
+moment it was made. Inside a test that is one of pytest's capture streams: Prefect's
+handlers (made when Prefect configures logging), torch's, securesystemslib's and
+absl's (made when TensorFlow or torch is first imported). The test sees their lines
+in ``capsys`` (and no other test does), and once the stream is closed every later
+test that logs through them fails. Worse, absl's handler *closes* its stream when
+``logging.config.dictConfig`` (Prefect's setup) shuts the old handlers down, unless
+that stream is the current ``sys.stderr``: after TensorFlow was imported in one test
+and Prefect set its logging up outside a test's capture, pytest's own session-wide
+capture file was closed and the run died ("I/O operation on closed file", "lost
+sys.stderr"). The hooks below bind every handler that holds a capture stream (or a
+closed one) to the process's stderr after every setup and call and before Prefect
+sets its logging up; pytest's fd-level capture still shows their output in a
+failing test's report.
 """
 
 from __future__ import annotations
@@ -41,24 +49,44 @@ _SESSION_ENV = {
 _SESSION_UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 
 
-def _rebind_prefect_handlers() -> None:
-    """Point Prefect's stream handlers (console and debug; ``ext://sys.stderr`` in its
-    logging.yml), and the rich Console the console handler prints through, at the
-    process's own stderr. pytest's fd-level capture still shows their output in a
-    failing test's report; ``capsys`` sees only what the code under test prints, in
-    every order. Handlers Prefect creates during a test are rebound after it."""
+def _is_capture_stream(stream: object) -> bool:
+    """One of pytest's capture streams (fd-level, sys-level or ``capsys``), or any closed one."""
+    from _pytest.capture import CaptureIO, EncodedFile
+
+    if isinstance(stream, (CaptureIO, EncodedFile)):
+        return True
+    try:
+        return bool(getattr(stream, "closed", False))
+    except ValueError:  # some wrappers raise instead of answering on a closed file
+        return True
+
+
+def _rebind_stream_handlers() -> None:
+    """Point every stream handler that holds a pytest capture stream (or a closed stream),
+    and the rich Console a Prefect console handler prints through, at the process's own
+    stderr. Handlers are found on the loggers and in logging's list of every live handler
+    (absl's is on no logger). Handlers made during a test are rebound after it."""
     stream = sys.__stderr__
+    handlers: dict[int, logging.Handler] = {}
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
     for logger in loggers:
         for handler in getattr(logger, "handlers", ()):
-            if (isinstance(handler, logging.StreamHandler)
-                    and type(handler).__module__.startswith("prefect.")
-                    and handler.stream is not stream):
-                with handler.lock or contextlib.nullcontext():  # not setStream: it flushes the old,
-                    handler.stream = stream                      # maybe closed, stream
-                console = getattr(handler, "console", None)
-                if console is not None:
-                    console.file = stream
+            handlers[id(handler)] = handler
+    for ref in list(getattr(logging, "_handlerList", ())):
+        handler = ref()
+        if handler is not None:
+            handlers[id(handler)] = handler
+    for handler in handlers.values():
+        console = getattr(handler, "console", None)
+        if console is not None and _is_capture_stream(getattr(console, "file", None)):
+            console.file = stream
+        if not isinstance(handler, logging.StreamHandler):
+            continue
+        current = handler.__dict__.get("stream")  # not a property (slsa_models' own follows sys.stderr)
+        if current is None or current is stream or not _is_capture_stream(current):
+            continue
+        with handler.lock or contextlib.nullcontext():  # not setStream: it flushes the old,
+            handler.stream = stream                      # maybe closed, stream
 
 
 @pytest.hookimpl(wrapper=True)
@@ -66,11 +94,12 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     finally:
+        _rebind_stream_handlers()  # first: Prefect's dictConfig closes the handlers it replaces
         if "prefect" in sys.modules:  # e.g. prefect_server: configure logging now, not in the test
             from prefect.logging.configuration import ensure_logging_setup
 
             ensure_logging_setup()
-        _rebind_prefect_handlers()
+        _rebind_stream_handlers()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -78,7 +107,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     try:
         return (yield)
     finally:  # before the test's capture streams are closed in teardown
-        _rebind_prefect_handlers()
+        _rebind_stream_handlers()
 
 
 def _free_port() -> int:
