@@ -155,15 +155,59 @@ def _classify_bundle(label: str, document: dict[str, Any], media_type: object) -
     return KIND_SIGSTORE
 
 
-def _load_sigstore_bundle(label: str, raw: bytes) -> Any:
+def _load_sigstore_bundle(label: str, raw: bytes, document: dict[str, Any] | None = None) -> Any:
     from sigstore.models import Bundle  # heavy; only when a bundle is actually loaded
 
     try:
         return Bundle.from_json(raw)
     except Exception as error:  # sigstore raises InvalidBundle, ValueError, TypeError...
+        if document is not None and _timestamped_without_log(document):
+            return _load_timestamp_only(label, raw)
         raise ProvenanceError(
             f"{label}: not a valid Sigstore bundle: {_describe_bundle_error(error)}"
         ) from None
+
+
+def _timestamped_without_log(document: dict[str, Any]) -> bool:
+    """A v0.3 bundle with RFC 3161 timestamps and no transparency-log entry (GitHub's own
+    Sigstore instance signs private repositories' attestations so)."""
+    material = document.get("verificationMaterial")
+    if document.get("mediaType") not in _V03 or not isinstance(material, dict):
+        return False
+    data = material.get("timestampVerificationData")
+    stamps = data.get("rfc3161Timestamps") if isinstance(data, dict) else None
+    return not material.get("tlogEntries") and isinstance(stamps, list) and bool(stamps)
+
+
+_V03 = ("application/vnd.dev.sigstore.bundle.v0.3+json",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3")
+
+
+def _load_timestamp_only(label: str, raw: bytes) -> Any:
+    """sigstore-python's Bundle for a timestamp-only bundle, whose loader insists on one log
+    entry: the same parse and leaf certificate, with ``log_entry`` None. Nothing is trusted
+    here; ``crypto.verify_bundle`` verifies it on signed timestamps alone, and only against
+    a trusted root that has no transparency log (as gh does)."""
+    from cryptography.x509 import load_der_x509_certificate
+    from sigstore.models import Bundle
+    from sigstore_models.bundle.v1 import Bundle as BundleMessage
+
+    try:
+        inner = BundleMessage.from_json(raw)
+        certificate = inner.verification_material.certificate
+        if certificate is None:
+            raise ValueError("expected certificate in bundle")
+        bundle = Bundle.__new__(Bundle)
+        bundle._inner = inner
+        bundle._signing_certificate = load_der_x509_certificate(certificate.raw_bytes)
+        bundle._log_entry = None
+        if bundle.verification_material.timestamp_verification_data is None:
+            raise ValueError("expected RFC 3161 timestamps in bundle")
+    except Exception as error:  # noqa: BLE001 - any parse failure is one line
+        raise ProvenanceError(
+            f"{label}: not a valid Sigstore bundle: {_describe_bundle_error(error)}"
+        ) from None
+    return bundle
 
 
 def _describe_bundle_error(error: BaseException) -> str:
@@ -241,7 +285,7 @@ def load_provenance(source: str | os.PathLike[str] | bytes) -> LoadedProvenance:
     kind = classify(label, document)
     bundle: Any = None
     if kind == KIND_SIGSTORE:
-        bundle = _load_sigstore_bundle(label, raw)
+        bundle = _load_sigstore_bundle(label, raw, document)
     elif kind == KIND_KEY_SIGNED:
         bundle = _load_key_signed(label, document)
     return LoadedProvenance(label, raw, digest, kind, bundle, document)

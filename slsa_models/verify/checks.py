@@ -36,7 +36,8 @@ MISSING = "(missing)"
 
 # Every check name the verifier reports, in report order. Stable: users match on them.
 CHECK_NAMES: tuple[str, ...] = (
-    "evidence-kind", "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log",
+    "evidence-kind", "signed-timestamp", "certificate-chain", "certificate-sct", "certificate-issuer",
+    "transparency-log",
     "signature", "key-hint", "key-expiry", "log-entry-binding", "statement", "predicate-type",
     "builder-id", "cert-identity", "builder-ref", "source-owner", "source-uri", "provenance-builder",
     "source-materials", SUBJECT_DIGEST, "source-ref", "source-digest", "signer-digest",

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from slsa_models.errors import InputError
 from slsa_models.untrusted import amount, file_kind
 from slsa_models.verify.bundle import LoadedProvenance, one_line
@@ -33,6 +35,7 @@ CERTIFICATE_ISSUER = "certificate-issuer"
 TRANSPARENCY_LOG = "transparency-log"
 SIGNATURE = "signature"
 LOG_ENTRY_BINDING = "log-entry-binding"
+SIGNED_TIMESTAMP = "signed-timestamp"
 
 # Check names in the order sigstore-python performs the steps, with what each proves.
 CRYPTO_CHECKS: tuple[tuple[str, str], ...] = (
@@ -47,6 +50,7 @@ CRYPTO_CHECKS: tuple[tuple[str, str], ...] = (
 # sigstore-python 4.x failure messages (by prefix) -> the step that failed.
 _MESSAGE_STEPS: tuple[tuple[str, str], ...] = (
     ("failed to verify SCT", CERTIFICATE_SCT),
+    ("CTFE keys not found", CERTIFICATE_SCT),  # a trusted root without CT logs
     ("Key usage", CERTIFICATE_CHAIN),
     ("Extended usage", CERTIFICATE_CHAIN),
     ("invalid signing cert", CERTIFICATE_CHAIN),
@@ -133,7 +137,16 @@ def _verifier_for(path: str | None, _mtime_ns: int, _size: int) -> Any:
     from sigstore.verify import Verifier
 
     try:
-        return Verifier(trusted_root=TrustedRoot.from_file(path))
+        trusted_root = TrustedRoot.from_file(path)
+        if trusted_root._inner.tlogs:
+            return Verifier(trusted_root=trusted_root)
+        # No transparency log (GitHub's own instance): sigstore-python's constructor wants one
+        # for online lookups it never makes offline; the rest of its state is this.
+        verifier = Verifier.__new__(Verifier)
+        verifier._fulcio_certificate_chain = trusted_root.get_fulcio_certs()
+        verifier._trusted_root = trusted_root
+        verifier._rekor = None
+        return verifier
     except Exception as error:
         raise InputError(f"{path}: not a usable Sigstore trusted root: {one_line(error)}") from None
 
@@ -226,6 +239,8 @@ def verify_bundle(
     """
     verifier = get_verifier(trusted_root)
     policy = _IssuerPolicy(issuer, fold_case)
+    if loaded.bundle.log_entry is None:
+        return _verify_timestamp_only(verifier, loaded.bundle, policy, issuer)
     try:
         payload_type, payload = verifier.verify_dsse(loaded.bundle, policy)
     except Exception as error:  # VerificationError, and anything a hostile bundle provokes
@@ -246,3 +261,76 @@ def verify_bundle(
         for name, expected in _crypto_checks(issuer)
     ]
     return SignatureResult(checks, payload_type, payload)
+
+
+# --- bundles with signed timestamps and no transparency-log entry -------------------------------
+
+def _verify_timestamp_only(verifier: Any, bundle: Any, policy: _IssuerPolicy, issuer: str) -> SignatureResult:
+    """A bundle without a log entry, as GitHub's own Sigstore instance signs: verified on RFC
+    3161 timestamps alone, and only against a trusted root that has no transparency log
+    (gh's rule for a custom trusted root: a root with a log requires an entry in it; one with
+    CT logs requires an SCT). sigstore-python's own steps, in its order, minus the log."""
+    from sigstore import dsse
+    from sigstore._internal.sct import verify_sct
+    from sigstore._internal.trust import KeyringPurpose
+    from sigstore.errors import VerificationError
+
+    root = verifier._trusted_root
+    certificate = bundle.signing_certificate
+    checks: list[Check] = []
+    step = SIGNED_TIMESTAMP
+    expected = {
+        SIGNED_TIMESTAMP: "an RFC 3161 timestamp from a TSA of the trusted root (no log entry)",
+        CERTIFICATE_CHAIN: "a certificate chaining to the trusted Fulcio root at the signed time",
+        CERTIFICATE_SCT: "a valid signed certificate timestamp from a trusted CT log",
+        CERTIFICATE_ISSUER: issuer,
+        SIGNATURE: "a valid DSSE signature by the certificate's key",
+    }
+    try:
+        if root._inner.tlogs:
+            raise VerificationError(
+                "the bundle has no transparency-log entry, and the trusted root has a log: an "
+                "entry is required (only a root without a log, like GitHub's own instance's, "
+                "relies on signed timestamps alone)")
+        if not root.get_timestamp_authorities():
+            raise VerificationError("the bundle has no transparency-log entry and the trusted "
+                                    "root has no timestamp authority to verify its timestamps")
+        times = verifier._verify_timestamp_authority(bundle)
+        if not times:
+            raise VerificationError("no RFC 3161 timestamp verified against the trusted root's "
+                                    "timestamp authorities")
+        moment = min(result.time for result in times)
+        checks.append(Check(SIGNED_TIMESTAMP, True, expected[SIGNED_TIMESTAMP],
+                            f"{len(times)} verified, at {moment:%Y-%m-%dT%H:%M:%SZ}"))
+        step = CERTIFICATE_CHAIN
+        chain: list[Any] = []
+        for result in times:
+            chain = verifier._verify_chain_at_time(certificate, result)
+            if not certificate.not_valid_before_utc <= result.time <= certificate.not_valid_after_utc:
+                raise VerificationError(f"invalid signing cert: expired at the signed time {result.time}")
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        purposes = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if not usage.digital_signature or x509.ExtendedKeyUsageOID.CODE_SIGNING not in purposes:
+            raise VerificationError("the certificate is not for code signing (key usage)")
+        checks.append(Check(CERTIFICATE_CHAIN, True, expected[CERTIFICATE_CHAIN],
+                            f"valid at {moment:%Y-%m-%dT%H:%M:%SZ}"))
+        step = CERTIFICATE_SCT
+        if root._inner.ctlogs:
+            verify_sct(certificate, chain, root.ct_keyring(KeyringPurpose.VERIFY))
+            checks.append(Check(CERTIFICATE_SCT, True, expected[CERTIFICATE_SCT], "valid"))
+        step = CERTIFICATE_ISSUER
+        policy.verify(certificate)
+        checks.append(Check(CERTIFICATE_ISSUER, True, issuer, policy.actual or ""))
+        step = SIGNATURE
+        envelope = bundle._dsse_envelope
+        if envelope is None:
+            raise VerificationError("cannot perform DSSE verification on a bundle without a DSSE envelope")
+        dsse._verify(certificate.public_key(), envelope)
+        checks.append(Check(SIGNATURE, True, expected[SIGNATURE], "valid"))
+    except Exception as error:  # VerificationError, and anything a hostile bundle provokes
+        if step == CERTIFICATE_ISSUER:
+            checks.append(Check(step, False, issuer, policy.actual or "none", _issuer_detail(policy, error)))
+        else:
+            checks.append(Check(step, False, expected[step], "invalid", one_line(error)))
+        return SignatureResult(checks)
+    return SignatureResult(checks, envelope._inner.payload_type, envelope._inner.payload)
