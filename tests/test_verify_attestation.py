@@ -7,8 +7,7 @@ real actions/attest-build-provenance bundle signed under a GitHub Enterprise cus
 (``AttestationPolicy``) and through the gate (a ``[github-attestation]`` policy file; the
 vector names no model, so the file sets accept-unnamed). Attestations of other shapes
 (reusable workflow pinned by SHA, self-hosted runner, SHA-512 subject, timestamp-only bundle)
-would need a test Fulcio/Rekor/TSA to sign them; their rules are covered on statements run
-through the verifier's checks in tests/test_verify_checks.py and tests/test_policy_rules.py.
+are signed by a test Sigstore instance in tests/test_attestation_shapes.py.
 """
 
 from __future__ import annotations
