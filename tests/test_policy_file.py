@@ -4,6 +4,7 @@ every refusal."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -260,9 +261,11 @@ expires = "2020-01-01T00:00:00Z"
 """)
     code, _, err = cli(capsys, local_build["artifact"], local_build["provenance"], policy)
     assert code == 1
-    assert err.splitlines()[-1].startswith(
-        "FAILED: SLSA verification failed: key-expiry: expected trust in key gpu-box until "
-        "2020-01-01T00:00:00Z, got verified at ")
+    assert re.fullmatch(
+        r"FAILED: SLSA verification failed: key-expiry: expected trust in key gpu-box until "
+        r"2020-01-01T00:00:00Z, got verified at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(the policy stopped "
+        r"trusting key gpu-box on 2020-01-01T00:00:00Z; renew the entry or rotate the key\)",
+        err.splitlines()[-1]), err
 
 
 def test_inline_pem_and_paths_relative_to_the_file(

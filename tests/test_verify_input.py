@@ -244,8 +244,9 @@ def test_an_endless_stream_is_not_read() -> None:
 
 
 def test_too_many_bytes_in_memory_are_refused() -> None:
-    with pytest.raises(ProvenanceError, match=r"^provenance: more than the 16 MiB limit"):
+    with pytest.raises(ProvenanceError) as raised:
         verify_artifacts(b" " * (16 * 1024 * 1024 + 1), [ARTIFACT], github_policy(source_uri=SOURCE))
+    assert str(raised.value) == "provenance: more than the 16 MiB limit for a provenance file"
 
 
 def test_the_limit_is_checked_against_the_file_size(tmp_path: Path,
@@ -256,8 +257,9 @@ def test_the_limit_is_checked_against_the_file_size(tmp_path: Path,
     path.write_bytes(REAL.read_bytes())
     monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", REAL.stat().st_size - 1)
     size = REAL.stat().st_size
-    expected = rf"p\.jsonl: {size} bytes is larger than the {size - 1}-byte limit"
-    with pytest.raises(ProvenanceError, match=expected):
+    with pytest.raises(ProvenanceError) as raised:
         bundle.read_provenance(path)
+    assert str(raised.value) == (f"{path}: {size} bytes is larger than the {size - 1}-byte limit for a "
+                                 "provenance file; is this the artifact instead of its .intoto.jsonl?")
     monkeypatch.setattr(bundle, "MAX_PROVENANCE_BYTES", REAL.stat().st_size)
     assert bundle.read_provenance(path) == REAL.read_bytes()

@@ -383,8 +383,9 @@ def test_an_unusable_trusted_root_is_an_input_error(tmp_path: Path) -> None:
     root.write_text("{}")
     with pytest.raises(InputError, match=r"^.*root\.json: not a usable Sigstore trusted root: "):
         verify("push-v14", trusted_root=root)
-    with pytest.raises(InputError, match=r"missing\.json: cannot read the trusted root"):
+    with pytest.raises(InputError) as raised:
         verify("push-v14", trusted_root=tmp_path / "missing.json")
+    assert str(raised.value) == f"{tmp_path / 'missing.json'}: cannot read the trusted root: No such file or directory"
 
 
 # --- policy input -----------------------------------------------------------------
@@ -431,7 +432,7 @@ def test_a_policy_trusts_some_kind_and_sigstore_kinds_need_a_source() -> None:
     with pytest.raises(PolicyError) as raised:
         Policy()
     assert str(raised.value) == ("the policy trusts no kind of evidence: give at least one of "
-                                 "slsa-github-generator, github-attestation, local-builder")
+                                 "slsa-github-generator, github-attestation, local-builder, oms")
     messages = {
         GeneratorPolicy: "source URI is required: the repository the generator must have built "
                          "from, e.g. github.com/OWNER/REPO",
@@ -461,8 +462,9 @@ def test_generator_provenance_under_an_attestation_only_policy_fails() -> None:
 
 
 def test_no_artifact_is_an_input_error() -> None:
-    with pytest.raises(InputError, match=r"^no artifact to verify"):
+    with pytest.raises(InputError) as raised:
         verify_artifacts(provenance("push-v14"), [], github_policy(source_uri=SOURCE))
+    assert str(raised.value) == "no artifact to verify: give at least one file or --digest sha256:HEX"
 
 
 def test_a_policy_is_immutable() -> None:
