@@ -7,7 +7,9 @@ Kinds:
 - ``legacy-dsse``: a bare DSSE envelope with a ``cert`` next to the signature
   (slsa-github-generator v1.x and v2.0.0), which carries no log proof;
 - ``key-signed``: signed with a plain key (a bundle with ``publicKey``
-  material, or a DSSE envelope without a certificate).
+  material, or a DSSE envelope without a certificate);
+- ``oms-signature``: an OpenSSF model signing signature (``model_signing``'s
+  ``model.sig``: any signer, its payload an OMS manifest), parsed by slsa_models.oms.
 
 Anything that cannot be used at all raises ProvenanceError with one line.
 """
@@ -29,6 +31,7 @@ MAX_PROVENANCE_BYTES = 16 * 1024 * 1024
 KIND_SIGSTORE = "sigstore-bundle"
 KIND_LEGACY_DSSE = "legacy-dsse"
 KIND_KEY_SIGNED = "key-signed"
+KIND_OMS_SIGNATURE = "oms-signature"  # an OpenSSF model signing signature (model_signing's model.sig)
 
 BUNDLE_MEDIA_PREFIX = "application/vnd.dev.sigstore.bundle"
 CURRENT_BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -267,6 +270,20 @@ def _fast_bundle(raw: bytes) -> Any:
         return None
 
 
+def _oms_document(raw: bytes) -> dict[str, Any] | None:
+    """The bundle as JSON when its DSSE payload claims an OMS predicate type (read unverified,
+    only to pick the verifier: the OMS verifier then checks everything), else None."""
+    if b'"dsseEnvelope"' not in raw:
+        return None
+    from slsa_models.oms.format import is_oms_document
+
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) and is_oms_document(document) else None
+
+
 def load_provenance(source: str | os.PathLike[str] | bytes) -> LoadedProvenance:
     """Read (bounded), parse and classify a provenance file or its bytes."""
     if isinstance(source, bytes | bytearray | memoryview):
@@ -278,6 +295,11 @@ def load_provenance(source: str | os.PathLike[str] | bytes) -> LoadedProvenance:
     else:
         label, raw = os.fspath(source), read_provenance(Path(source))
     digest = hashlib.sha256(raw).hexdigest()
+    oms = _oms_document(raw)
+    if oms is not None:
+        from slsa_models.oms.format import parse_bundle
+
+        return LoadedProvenance(label, raw, digest, KIND_OMS_SIGNATURE, parse_bundle(label, raw, oms), oms)
     bundle = _fast_bundle(raw)
     if bundle is not None:
         return LoadedProvenance(label, raw, digest, KIND_SIGSTORE, bundle)
