@@ -46,6 +46,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "slsa_models.commands.pull",
         "verify the deployed model and put it into a directory, for any model server",
     ),
+    "verify-signature": ("slsa_models.commands.verify_signature",
+                         "verify a model with its OpenSSF Model Signing signature (a drop-in for model_signing verify)"),
+    "sign": ("slsa_models.commands.sign", "sign a model in the OpenSSF Model Signing format (as model_signing sign)"),
     "stack": ("slsa_models.commands.stack", "run the whole pipeline locally: SeaweedFS, Prefect server and worker"),
 }
 

@@ -3,5 +3,6 @@
 KIND_GENERATOR = "slsa-github-generator"  # SLSA v0.2 provenance from the SLSA generic generator
 KIND_GITHUB_ATTESTATION = "github-attestation"  # SLSA v1 GitHub artifact attestations
 KIND_LOCAL = "local-builder"  # key-signed SLSA v1 provenance from our local builder
+KIND_OMS = "oms"  # OpenSSF Model Signing signatures (model_signing: key, certificate, Sigstore)
 
-KINDS = (KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL)
+KINDS = (KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KIND_OMS)

@@ -131,9 +131,24 @@ def _normalize_ignore(root: Path, ignore_paths: Iterable[str | os.PathLike[str]]
     return normalized
 
 
+def _followed_mode(path: Path) -> int:
+    """The mode of a symlink's target: a regular file's, else InputError (a symlink to a
+    folder could loop or leave the model; a broken one names nothing)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        raise InputError(f"{os.fspath(path)}: a broken symlink") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{os.fspath(path)}: a symlink to a folder; only symlinks to files are "
+                         "followed (leave it out with --ignore-paths)")
+    return mode
+
+
 def list_files(root: str | os.PathLike[str], ignore_paths: Iterable[str | os.PathLike[str]] = (),
-               *, ignore_git_paths: bool = True) -> list[str]:
-    """The relative paths of the regular files under ``root``, sorted; refuses anything else."""
+               *, ignore_git_paths: bool = True, allow_symlinks: bool = False) -> list[str]:
+    """The relative paths of the regular files under ``root``, sorted; refuses anything else.
+    With ``allow_symlinks`` (model_signing's --allow_symlinks), a symlink to a regular file
+    counts as that file."""
     top = Path(root)
     try:
         mode = os.lstat(top).st_mode
@@ -152,6 +167,8 @@ def list_files(root: str | os.PathLike[str], ignore_paths: Iterable[str | os.Pat
                 if _ignored(relative, ignore):
                     continue
                 entry_mode = entry.stat(follow_symlinks=False).st_mode
+                if allow_symlinks and stat.S_ISLNK(entry_mode):
+                    entry_mode = _followed_mode(top / relative)
                 if stat.S_ISDIR(entry_mode):
                     pending.append(relative)
                 elif stat.S_ISREG(entry_mode):

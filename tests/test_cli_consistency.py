@@ -57,7 +57,9 @@ def test_key_flags_are_private_key_and_public_key_everywhere() -> None:
             keys = [s for s in strings if s.startswith("--") and "key" in s]
             if keys:
                 assert keys[0] in ("--private-key", "--public-key"), (name, strings)
-                assert set(keys[1:]) <= {"--key"}, (name, strings)  # attest's older spelling
+                # attest's older spelling; verify-signature/sign: model_signing's --public_key too
+                assert set(keys[1:]) <= {"--key", keys[0].replace("-", "_").replace("__", "--", 1)}, \
+                    (name, strings)
                 seen.add((name, keys[0]))
     assert {("keygen", "--private-key"), ("keygen", "--public-key"), ("attest", "--private-key"),
             ("verify-artifact", "--public-key"), ("python -m flows.deploy", "--public-key")} <= seen

@@ -54,7 +54,9 @@ from slsa_models.verify import (
 from slsa_models.verify import checks as C
 from slsa_models.verify.bundle import load_provenance
 from slsa_models.verify.github import GitHubIdentity, identity_from_certificate
-from slsa_models.verify.policy import KIND_POLICY_TYPES
+from slsa_models.oms.sign import sign_model
+from slsa_models.oms.trust import OMSKey, load_certificates
+from slsa_models.verify.policy import KIND_POLICY_TYPES, OMSPolicy
 from slsa_models.verify.policy_file import TOP_KEYS
 from slsa_models.verify.statement import parse_statement
 
@@ -354,8 +356,64 @@ def violations() -> dict[tuple[type, str], Violation]:
     return {**generator, **attestation_, **local}
 
 
-VIOLATIONS = violations()
-RULE_TYPES = (GeneratorPolicy, AttestationPolicy, LocalBuilderPolicy, TrustedKey)
+OMS_VECTORS = Path("/work/shared/vectors/model-signing")
+OMS_IDENTITY = {"identity": "stefanb@us.ibm.com", "identity_provider": "https://sigstore.verify.ibm.com/oauth2"}
+
+
+def oms_vector(name: str) -> Callable[[Context, dict[str, Any]], list[str]]:
+    """A real model_signing signature (the shared vectors), its folder's files as artifacts
+    (``ignore-me`` included), judged by ``OMSPolicy(**rules)``."""
+    def run(context: Context, rules: dict[str, Any]) -> list[str]:
+        folder = OMS_VECTORS / name
+        files = [Artifact(path.name, sha256_file(path)) for path in sorted(folder.iterdir())
+                 if path.name != "model.sig"]
+        return failed(verify_artifacts(folder / "model.sig", files, Policy(OMSPolicy(**rules))).checks)
+    return run
+
+
+def oms_key_signed(context: Context, rules: dict[str, Any]) -> list[str]:
+    """An OMS signature of the artifact by the builder key (slsa_models.oms.sign)."""
+    signature = sign_model(context.artifact, context.directory / "builder.pem")
+    return failed(verify_artifacts(signature, [Artifact.from_path(context.artifact)],
+                                   Policy(OMSPolicy(**rules))).checks)
+
+
+def oms_violations() -> dict[tuple[type, str], Violation]:
+    def keys(name: str) -> Value:
+        return lambda context: (OMSKey(name, context.pem(name)),)
+
+    def chain(name: str) -> Value:
+        return const(load_certificates([OMS_VECTORS / "keys" / name]))
+
+    def certificate(context: Context) -> dict[str, Any]:
+        return {"certificate_chain": chain("ca-cert.pem")(context), "ignore_paths": ("ignore-me",)}
+
+    return {
+        (OMSPolicy, "public_keys"): Violation(
+            oms_key_signed, lambda c: {"public_keys": keys("builder")(c)}, keys("other"), ["signature"]),
+        (OMSPolicy, "certificate_chain"): Violation(
+            oms_vector("v1.0.1-certificate"), certificate, chain("int-ca-cert.pem"), ["certificate-chain"]),
+        (OMSPolicy, "identity"): Violation(
+            oms_vector("v1.0.1-sigstore"), const({**OMS_IDENTITY, "ignore_paths": ("ignore-me",)}),
+            const("mallory@us.ibm.com"), ["certificate-identity"]),
+        (OMSPolicy, "identity_provider"): Violation(
+            oms_vector("v1.0.1-sigstore"), const({**OMS_IDENTITY, "ignore_paths": ("ignore-me",)}),
+            const("https://accounts.google.com"), ["certificate-issuer"]),
+        (OMSPolicy, "trusted_root"): Violation(
+            oms_vector("v1.0.1-sigstore"),
+            lambda c: {**OMS_IDENTITY, "ignore_paths": ("ignore-me",), "trusted_root": c.root(PUBLIC_GOOD)},
+            lambda c: c.root(STAGING), ["certificate-chain"]),
+        (OMSPolicy, "ignore_paths"): Violation(
+            oms_vector("v1.0.1-certificate"), certificate, const(()), ["model-files", "model-file"]),
+        (OMSPolicy, "ignore_unsigned_files"): Violation(
+            oms_vector("v1.0.1-certificate"),
+            lambda c: {"certificate_chain": chain("ca-cert.pem")(c), "ignore_unsigned_files": True},
+            const(False), ["model-files", "model-file"]),
+    }
+
+
+VIOLATIONS = {**violations(), **oms_violations()}
+RULE_TYPES = (GeneratorPolicy, AttestationPolicy, LocalBuilderPolicy, TrustedKey, OMSPolicy)
 # Fields that are not rules on evidence (each with why); every other field needs a case.
 NOT_RULES = {
     (TrustedKey, "name"): "the key's label in reports and messages",

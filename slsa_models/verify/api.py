@@ -16,12 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from slsa_models.errors import InputError, ProvenanceError, StatementError
-from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KIND_OMS
 from slsa_models.verify import checks as policy_checks
 from slsa_models.verify.artifact import Artifact
 from slsa_models.verify.bundle import (
     KIND_KEY_SIGNED,
     KIND_LEGACY_DSSE,
+    KIND_OMS_SIGNATURE,
     KIND_SIGSTORE,
     LoadedProvenance,
     load_provenance,
@@ -30,7 +31,13 @@ from slsa_models.verify.crypto import TRANSPARENCY_LOG, SignatureResult, verify_
 from slsa_models.verify.github import GITHUB_URL, identity_from_certificate
 from slsa_models.verify.local import verify_key_signed
 from slsa_models.verify.names import named_models
-from slsa_models.verify.policy import AttestationPolicy, GitHubBuildRules, LocalBuilderPolicy, Policy
+from slsa_models.verify.policy import (
+    AttestationPolicy,
+    GitHubBuildRules,
+    LocalBuilderPolicy,
+    OMSPolicy,
+    Policy,
+)
 from slsa_models.verify.report import Check, Report, artifact_results, unverified
 from slsa_models.verify.statement import parse_statement
 
@@ -40,7 +47,7 @@ KindVerifier = Callable[[LoadedProvenance, Sequence[Artifact], Policy], Report]
 
 
 TABLES = {KIND_GENERATOR: "[slsa-github-generator]", KIND_GITHUB_ATTESTATION: "[github-attestation]",
-          KIND_LOCAL: "[local-builder.NAME]"}
+          KIND_LOCAL: "[local-builder.NAME]", KIND_OMS: "[oms]"}
 
 
 def wrong_kind(loaded: LoadedProvenance, artifacts: Sequence[Artifact], policy: Policy,
@@ -153,10 +160,22 @@ def _verify_local(loaded: LoadedProvenance, artifacts: Sequence[Artifact], polic
     return verify_key_signed(loaded, artifacts, rules)
 
 
+def _verify_oms(loaded: LoadedProvenance, artifacts: Sequence[Artifact], policy: Policy) -> Report:
+    """An OMS signature (model_signing): judged by the [oms] policy; the artifacts are the
+    model's files (relative path, or the file name of a one-file model)."""
+    rules = policy.for_kind(KIND_OMS)
+    if not isinstance(rules, OMSPolicy):
+        return wrong_kind(loaded, artifacts, policy, (KIND_OMS,), "an OMS signature (model_signing)")
+    from slsa_models.oms.verify import verify_oms
+
+    return verify_oms(loaded.bundle, loaded.sha256, artifacts, rules)
+
+
 KIND_VERIFIERS: dict[str, KindVerifier] = {
     KIND_SIGSTORE: _verify_sigstore,
     KIND_LEGACY_DSSE: _verify_legacy,
     KIND_KEY_SIGNED: _verify_local,
+    KIND_OMS_SIGNATURE: _verify_oms,
 }
 
 

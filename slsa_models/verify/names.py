@@ -51,14 +51,19 @@ def check_model_name(named: Sequence[str], model_name: str, accept_unnamed: bool
 MODEL_FILES = "model-files"
 
 
-def signed_files(subjects: Sequence[tuple[str, str]], model_name: str) -> dict[str, str]:
+def signed_files(subjects: Sequence[tuple[str, str]], model_name: str,
+                 kind: str | None = None) -> dict[str, str]:
     """The files of model ``model_name`` that verified subjects bind: relative path -> hex.
 
     A folder's subjects are named ``<model>/<relative path>``; subjects of other models
     are not this model's files. Two subjects naming one path with different digests bind
     neither (the folder check then reports the file), never the last one read.
+    An OMS signature (``kind`` ``oms``) names its files by relative path with no
+    ``<model>/`` prefix (a one-file model's by its file name): every subject is a file.
     """
-    prefix = model_name + "/"
+    from slsa_models.kinds import KIND_OMS
+
+    prefix = "" if kind == KIND_OMS else model_name + "/"
     files: dict[str, str] = {}
     clashing: set[str] = set()
     for name, digest in subjects:

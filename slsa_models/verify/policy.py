@@ -28,10 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from slsa_models.errors import PolicyError
-from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KINDS
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KIND_OMS, KINDS
 from slsa_models.verify import semver
 from slsa_models.verify.github import GITHUB_ACTIONS_ISSUER
 from slsa_models.verify.keys import TrustedKey
@@ -333,8 +333,80 @@ class LocalBuilderPolicy:
         object.__setattr__(self, "keys", keys)
 
 
-KindPolicy = GeneratorPolicy | AttestationPolicy | LocalBuilderPolicy
-KIND_POLICY_TYPES: tuple[type, ...] = (GeneratorPolicy, AttestationPolicy, LocalBuilderPolicy)
+@dataclass(frozen=True)
+class OMSPolicy:
+    """OpenSSF Model Signing signatures (``model_signing``): who may have signed, and which
+    paths of a folder are left out.
+
+    The signer, at least one of: ``public_keys`` (OMSKey: the key kind),
+    ``certificate_chain`` (trusted root certificates, the certificate kind: the signing
+    certificate must chain to one at its notBefore, model_signing's rule), or
+    ``identity`` with ``identity_provider`` (the Sigstore kind: the certificate's SAN
+    and OIDC issuer; ``trusted_root``: a Sigstore TrustedRoot or ClientTrustConfig JSON,
+    default the public-good instance, offline). A signature of a kind the policy has no
+    signer for fails. ``ignore_paths`` (relative to the model folder) are not compared;
+    ``ignore_unsigned_files`` leaves out every file the signature does not list.
+    """
+
+    kind: ClassVar[str] = KIND_OMS
+    public_keys: tuple[Any, ...] = ()  # OMSKey
+    certificate_chain: tuple[Any, ...] = ()  # cryptography x509.Certificate
+    identity: str | None = None
+    identity_provider: str | None = None
+    trusted_root: Path | None = None
+    ignore_paths: tuple[str, ...] = ()
+    ignore_unsigned_files: bool = False
+
+    def __post_init__(self) -> None:
+        from cryptography import x509
+
+        from slsa_models.manifest import validate_relative_path
+        from slsa_models.oms.trust import OMSKey
+
+        for name in ("public_keys", "certificate_chain", "ignore_paths"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise PolicyError(f"oms {name.replace('_', ' ')}: expected a list")
+            object.__setattr__(self, name, tuple(value))
+        if not all(isinstance(key, OMSKey) for key in self.public_keys):
+            raise PolicyError("oms public keys: expected OMSKey entries")
+        if len({key.hint for key in self.public_keys}) != len(self.public_keys):
+            raise PolicyError("oms public keys: the same key is listed twice")
+        if not all(isinstance(cert, x509.Certificate) for cert in self.certificate_chain):
+            raise PolicyError("oms certificate chain: expected x509.Certificate entries")
+        for name in ("identity", "identity_provider"):
+            _optional_text(name.replace("_", " "), getattr(self, name))
+        if (self.identity is None) != (self.identity_provider is None):
+            raise PolicyError("oms: identity and identity-provider go together: the Sigstore "
+                              "signer's identity and the OIDC issuer that vouched for it")
+        if self.trusted_root is not None:
+            if self.identity is None:
+                raise PolicyError("oms: trusted-root applies to Sigstore signatures: give identity and "
+                                  "identity-provider with it")
+            object.__setattr__(self, "trusted_root", Path(self.trusted_root))
+        if not (self.public_keys or self.certificate_chain or self.identity):
+            raise PolicyError("oms: trusts no signer: give public keys, a certificate chain, or a "
+                              "Sigstore identity and identity-provider")
+        for path in self.ignore_paths:
+            try:
+                validate_relative_path(path.strip("/") if isinstance(path, str) else path)
+            except Exception:  # noqa: BLE001 - InputError
+                raise PolicyError(f"oms ignore-paths: {path!r} is not a relative path inside the "
+                                  "model folder") from None
+        object.__setattr__(self, "ignore_paths", tuple(path.strip("/") for path in self.ignore_paths))
+        if not isinstance(self.ignore_unsigned_files, bool):
+            raise PolicyError("oms ignore-unsigned-files: expected true or false")
+
+    @property
+    def signers(self) -> tuple[str, ...]:
+        """The OMS signer kinds this policy can judge: key, certificate, sigstore."""
+        return tuple(name for name, given in (("key", self.public_keys),
+                                              ("certificate", self.certificate_chain),
+                                              ("sigstore", self.identity)) if given)
+
+
+KindPolicy = GeneratorPolicy | AttestationPolicy | LocalBuilderPolicy | OMSPolicy
+KIND_POLICY_TYPES: tuple[type, ...] = (GeneratorPolicy, AttestationPolicy, LocalBuilderPolicy, OMSPolicy)
 
 
 @dataclass(frozen=True, init=False)

@@ -1,0 +1,134 @@
+"""Make OMS signatures that ``model_signing verify`` accepts: key and certificate kinds.
+
+    sig = sign_model("checkpoint/", load_private_key("key.pem"))            # -> bytes
+    sig = sign_model("model.keras", key, certificate=cert, chain=[intermediate, root])
+
+The manifest is model_signing's ``files`` serialization (SHA-256 per file,
+``.`` for a one-file model), or ``shards`` with ``shard_size``; the envelope
+is DSSE over an in-toto statement, signed with ``cryptography``'s ECDSA (the
+hash by curve, as model_signing), in a Sigstore bundle v0.3.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from slsa_models.errors import InputError
+from slsa_models.manifest import GIT_PATHS
+from slsa_models.oms.format import FILES, MEDIA_TYPE, PAYLOAD_TYPE, SHARDS, build_statement
+from slsa_models.oms.trust import CURVES, key_hash, key_hint, load_private_key
+
+
+def _resources(path: Path, ignore: Sequence[str], *, ignore_git_paths: bool, allow_symlinks: bool,
+               shard_size: int | None, workers: int | None) -> dict[str, str]:
+    from slsa_models.digest import sha256_file
+    from slsa_models.manifest import hash_files
+    from slsa_models.oms.hashing import hash_shards, list_model_files
+
+    if not allow_symlinks and path.is_symlink():
+        raise InputError(f"{path}: is a symlink (give --allow_symlinks to follow it)")
+    if not path.exists():
+        raise InputError(f"{path}: no such model file or folder")
+    if not path.is_dir():
+        if shard_size:
+            return hash_shards(path, ["."], shard_size, workers=workers)
+        return {".": sha256_file(path)}
+    paths = list_model_files(path, ignore, ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks)
+    if not paths:
+        raise InputError(f"{path}: the model folder has no files to sign")
+    if shard_size:
+        return hash_shards(path, paths, shard_size, workers=workers)
+    return hash_files(path, paths, workers=workers)
+
+
+def sign_model(path: str | os.PathLike[str], private_key: ec.EllipticCurvePrivateKey | str | os.PathLike[str],
+               *, certificate: x509.Certificate | None = None, chain: Sequence[x509.Certificate] = (),
+               ignore_paths: Sequence[str] = (), signature_path: str | os.PathLike[str] | None = None,
+               ignore_git_paths: bool = True, allow_symlinks: bool = False, model_name: str | None = None,
+               shard_size: int | None = None, workers: int | None = None) -> bytes:
+    """The OMS signature (bundle JSON bytes) of the model file or folder ``path``.
+
+    ``ignore_paths`` are relative to the folder; ``signature_path``, when inside the
+    folder, is left out too (and recorded, as model_signing does). With ``certificate``
+    (whose key must be ``private_key``'s) and its ``chain``, a certificate-kind signature;
+    else a key-kind one. ``model_name`` (default: the file or folder name) is the subject's name.
+    """
+    key = private_key if isinstance(private_key, ec.EllipticCurvePrivateKey) else load_private_key(private_key)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in CURVES:
+        raise InputError("the signing key is not an ECDSA key on P-256, P-384 or P-521")
+    if shard_size is not None and (isinstance(shard_size, bool) or not isinstance(shard_size, int)
+                                   or shard_size < 1):
+        raise InputError(f"shard size {shard_size!r}: expected a positive number of bytes")
+    model = Path(path)
+    ignore = [p.strip("/") for p in ignore_paths]
+    if signature_path is not None and model.is_dir():
+        from slsa_models.oms.verify import resolve_ignore_paths
+
+        ignore += resolve_ignore_paths(model, [Path(signature_path).absolute()])
+    resources = _resources(model, ignore, ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks,
+                           shard_size=shard_size, workers=workers)
+    recorded = tuple(dict.fromkeys(ignore + (list(GIT_PATHS) if ignore_git_paths else [])))
+    name = model_name or model.resolve().name
+    payload = build_statement(name, SHARDS if shard_size else FILES, resources, ignore_paths=recorded,
+                              allow_symlinks=allow_symlinks, shard_size=shard_size)
+    return sign_payload(payload, key, certificate=certificate, chain=chain)
+
+
+def sign_payload(payload: bytes, key: ec.EllipticCurvePrivateKey, *,
+                 certificate: x509.Certificate | None = None,
+                 chain: Sequence[x509.Certificate] = ()) -> bytes:
+    """A Sigstore bundle v0.3 holding a DSSE envelope over ``payload`` signed by ``key``."""
+    from slsa_models.oms.verify import pae
+
+    signature = key.sign(pae(payload), ec.ECDSA(key_hash(key.public_key())))
+    if certificate is None:
+        if chain:
+            raise InputError("a certificate chain needs the signing certificate")
+        material = {"publicKey": {"hint": key_hint(key.public_key())}, "tlogEntries": []}
+    else:
+        if certificate.public_key() != key.public_key():
+            raise InputError("the signing certificate's public key is not the private key's")
+        certificates = [certificate, *chain]
+        material = {"x509CertificateChain": {"certificates": [
+            {"rawBytes": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()}
+            for cert in certificates]}, "tlogEntries": []}
+    bundle = {
+        "mediaType": MEDIA_TYPE,
+        "verificationMaterial": material,
+        "dsseEnvelope": {
+            "payload": base64.b64encode(payload).decode(),
+            "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"sig": base64.b64encode(signature).decode(), "keyid": ""}],
+        },
+    }
+    return json.dumps(bundle, indent=2).encode("utf-8") + b"\n"
+
+
+def write_signature(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (a reader never sees half a signature); an
+    existing signature is replaced, as model_signing does."""
+    target = Path(path)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    except OSError as error:
+        raise InputError(f"cannot write {target}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
