@@ -75,6 +75,7 @@ def files(instance: SigstoreInstance, tmp_path_factory: pytest.TempPathFactory) 
         "both": write_bundle(where / "both.jsonl",
                              instance.attest({NAME: {"sha256": SHA256, "sha512": SHA512}})),
         "tag": write_bundle(where / "tag.jsonl", instance.attest(sha256, Workflow(ref="refs/tags/v1.2.0"))),
+        "both-proofs": write_bundle(where / "both-proofs.jsonl", instance.attest(sha256, timestamp=True)),
         "timestamp-only": write_bundle(where / "timestamp-only.jsonl",
                                        instance.attest(sha256, tlog=False, timestamp=True, sct=False)),
         "other-tsa": write_bundle(where / "other-tsa.jsonl",
@@ -263,3 +264,39 @@ def test_the_gate(tmp_path: Path, file_store_uri: str, files: dict[str, Path], s
     work.mkdir()
     result = gate.verify(candidate, gate.fetch_evidence(candidate), gate.fetch_model(candidate, work))
     assert result.failed_check() == check, result.reason
+
+
+def test_format_json_lists_the_verified_timestamps(capsys: pytest.CaptureFixture[str],
+                                                   files: dict[str, Path]) -> None:
+    """gh's verifiedTimestamps: the TSA's for a timestamp-only bundle, the log's and the TSA's
+    for a bundle with both."""
+    tsa = {"type": "TimestampAuthority", "uri": "", "timestamp": "2026-06-01T12:00:00Z"}
+    tlog = {"type": "Tlog", "uri": "", "timestamp": "2026-06-01T12:00:00Z"}
+    for shape, root, expected in (("timestamp-only", "github-root", [tsa]), ("both-proofs", "root", [tlog, tsa]),
+                                  ("plain", "root", [tlog])):
+        code = main(["verify-attestation", str(files["model"]), "--bundle", str(files[shape]),
+                     "--repo", "acme/models", "--custom-trusted-root", str(files[root]), "--format", "json"])
+        [entry] = json.loads(capsys.readouterr().out)
+        assert (code, entry["verificationResult"]["verifiedTimestamps"]) == (0, expected), shape
+
+
+@pytest.mark.parametrize(("change", "line"), [
+    (lambda bundle: bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+     .update(signedTimestamp="AAAA"), "Invalid Timestamp Response"),
+    (lambda bundle: bundle["verificationMaterial"].pop("certificate"),
+     "verificationMaterial: Value error, Exactly one of publicKey, x509CertificateChain, or certificate "
+     "must be set"),
+    (lambda bundle: bundle["verificationMaterial"]["timestampVerificationData"].update(rfc3161Timestamps=[]),
+     "expected exactly one log entry in bundle"),
+])
+def test_unusable_timestamp_only_bundles_are_one_line(files: dict[str, Path], tmp_path: Path,
+                                                       change: object, line: str) -> None:
+    from slsa_models.errors import ProvenanceError
+    from slsa_models.verify import load_provenance
+
+    bundle = json.loads(files["timestamp-only"].read_text())
+    change(bundle)  # type: ignore[operator]
+    path = write_bundle(tmp_path / "bad.jsonl", bundle)
+    with pytest.raises(ProvenanceError) as error:
+        load_provenance(path)
+    assert str(error.value) == f"{path}: not a valid Sigstore bundle: {line}"

@@ -219,7 +219,20 @@ _SUMMARY_FIELDS = (  # sigstore-go's certificate.Summary JSON names, from our Gi
 )
 
 
-def _json_entry(verified: Verified) -> dict[str, Any]:
+def _tsa_times(loaded: LoadedProvenance, trusted_root: Path | None) -> list[dict[str, str]]:
+    """gh's ``TimestampAuthority`` entries: the bundle's RFC 3161 timestamps that verify
+    against the trusted root's TSAs (sigstore-python's own check, run again for the times)."""
+    from slsa_models.verify.crypto import get_verifier
+
+    try:
+        results = get_verifier(trusted_root)._verify_timestamp_authority(loaded.bundle)
+    except Exception:  # noqa: BLE001 - display only: the verdict was reached already
+        return []
+    return [{"type": "TimestampAuthority", "uri": "",
+             "timestamp": result.time.strftime("%Y-%m-%dT%H:%M:%SZ")} for result in results]
+
+
+def _json_entry(verified: Verified, trusted_root: Path | None = None) -> dict[str, Any]:
     """gh's ``--format json`` entry: the bundle, and what was verified in it."""
     from slsa_models.verify.github import identity_from_certificate
 
@@ -237,6 +250,7 @@ def _json_entry(verified: Verified) -> dict[str, Any]:
     if isinstance(integrated, int):
         timestamps.append({"type": "Tlog", "uri": "", "timestamp":
                            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(integrated))})
+    timestamps += _tsa_times(loaded, trusted_root)
     statement = json.loads(report.payload or b"{}")
     return {
         "attestation": {"bundle": loaded.document},
@@ -290,7 +304,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"{SUCCEEDED}\n", file=err)
     if args.format == "json":
-        _write_stdout(json.dumps([_json_entry(entry) for entry in verified], indent=2) + "\n")
+        _write_stdout(json.dumps([_json_entry(entry, policy.trusted_root) for entry in verified],
+                                 indent=2) + "\n")
         return 0
     plural = "attestation" if len(verified) == 1 else "attestations"
     print(f"The following {len(verified)} {plural} matched the policy criteria\n", file=err)
