@@ -59,10 +59,11 @@ def deploy_flow_present(config: StackConfig) -> bool:
 
 def register(config: StackConfig, env: Mapping[str, str]) -> list[str]:
     """``prefect deploy`` from the checkout; the names of the deployments registered."""
-    if deploy_flow_present(config):
-        args, names = ["--no-prompt", "deploy", "--all"], [TRAIN, DEPLOY]
-    else:  # `prefect deploy --all` stops at an entrypoint whose file is missing
-        args, names = ["--no-prompt", "deploy", "--name", TRAIN.split("/")[1]], [TRAIN]
+    # by name: prefect.yaml's *-kubernetes deployments belong to a Kubernetes work pool, not here
+    names = [TRAIN, DEPLOY] if deploy_flow_present(config) else [TRAIN]  # a missing entrypoint stops it
+    args = ["--no-prompt", "deploy"]
+    for name in names:
+        args += ["--name", name.split("/")[1]]
     run_cli(args, env, config.checkout, what="registering the deployments (prefect deploy)")
     return names
 
