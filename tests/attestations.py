@@ -392,3 +392,15 @@ def _b64(data: bytes) -> str:
 def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:
     path.write_text(json.dumps(bundle) + "\n")
     return path
+
+
+def make_deployer(directory: Path) -> Any:
+    """A deployer with a key made here, trusting itself (serving checks records with it)."""
+    from slsa_models import deploy
+    from slsa_models.provenance.keys import generate_key_pair, load_private_key
+    from slsa_models.provenance.signers import KeySigner
+    from slsa_models.verify import TrustedKey
+
+    generate_key_pair(directory / "deployer.pem", directory / "deployer.pub.pem")
+    key = load_private_key(directory / "deployer.pem")
+    return deploy.Deployer(KeySigner(key), (TrustedKey("deployer", key.public_key()),))

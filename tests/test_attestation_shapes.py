@@ -33,8 +33,9 @@ from slsa_models import deploy
 from slsa_models.cli import main
 from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import open_store
-from slsa_models.verify import load_policy
-from tests.attestations import SigstoreInstance, Workflow, write_bundle
+from slsa_models.serving import verify_deployed
+from slsa_models.verify import Policy, load_policy
+from tests.attestations import SigstoreInstance, Workflow, make_deployer, write_bundle
 
 MODEL = b"weights of a model attested by a test Sigstore instance\n"
 SHA256 = hashlib.sha256(MODEL).hexdigest()
@@ -300,3 +301,31 @@ def test_unusable_timestamp_only_bundles_are_one_line(files: dict[str, Path], tm
     with pytest.raises(ProvenanceError) as error:
         load_provenance(path)
     assert str(error.value) == f"{path}: not a valid Sigstore bundle: {line}"
+
+
+@pytest.mark.parametrize(("shape", "root", "extra"), [
+    ("reusable", "root", 'signer-repo = "github/artifact-attestations-workflows"\n'),
+    ("timestamp-only", "github-root", ""),
+])
+def test_deployed_then_served(tmp_path: Path, file_store_uri: str, files: dict[str, Path],
+                              monkeypatch: pytest.MonkeyPatch, shape: str, root: str, extra: str) -> None:
+    """The [github-attestation] policy through the gate, the promotion and serving's check."""
+    monkeypatch.setenv("SLSA_MODELS_HOME", str(tmp_path / "home"))
+    policy_path = tmp_path / "policy.toml"
+    policy_path.write_text(GATE_POLICY.format(root=files[root]) + extra)
+    policy = load_policy(policy_path)
+    deployer = make_deployer(tmp_path)
+    store = open_store(file_store_uri)
+    key = publish_model(store, "digits-cnn", files["model"]).key
+    publish_provenance(store, key, files[shape])
+    (tmp_path / "work").mkdir()
+    verdict, _ = deploy.Gate(store, "digits-cnn", policy).run(tmp_path / "work")
+    assert verdict.passed, verdict.reason
+    decision = deploy.promote(store, verdict, deploy.SmokeResult("skipped", "no loader for this test"),
+                              deployer=deployer, policy={})
+    assert decision.deployed
+    (tmp_path / "serve").mkdir()
+    serving = Policy(*policy.kinds, deployers=deployer.trusted)
+    verified = verify_deployed(store, "digits-cnn", serving, tmp_path / "serve")
+    assert verified.report.passed and verified.report.kind == "github-attestation"
+    assert verified.model.path.read_bytes() == MODEL

@@ -25,8 +25,10 @@ from slsa_models.deploy.github_api import MAX_RESPONSE_BYTES, GitHubAttestations
 from slsa_models.deploy.provenance import fetch_evidence
 from slsa_models.errors import InputError, ProvenanceError
 from slsa_models.publishing import publish_model
+from slsa_models.serving import verify_deployed
 from slsa_models.store import layout, open_store
 from slsa_models.verify import AttestationPolicy, Policy
+from tests.attestations import make_deployer
 from tests.test_deploy_http import Routes
 
 VECTOR = Path("/work/shared/vectors/github-attestations/custom-issuer")
@@ -314,3 +316,32 @@ def test_githubs_refusal_is_the_one_piece(tmp_path: Path, file_store_uri: str,
     assert not piece.usable and str(piece.error) == (
         f"cannot list attestations from {base}{PATH}: HTTP 404 Not Found; GitHub has no attestation"
         " of this digest in too-legit/attest (a private repository also answers 404 without a token)")
+
+
+def test_promoted_evidence_from_github_is_kept_and_served_from_the_store(
+        tmp_path: Path, file_store_uri: str, server: tuple[str, Routes],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once promoted, what GitHub listed is in the store: serving verifies without asking GitHub."""
+    monkeypatch.setenv("SLSA_MODELS_HOME", str(tmp_path / "home"))
+    base, routes = server
+    answer(routes, 200, recorded(vector_bundle()))
+    store, key = stored_model(tmp_path, file_store_uri)
+    deployer = make_deployer(tmp_path)
+    policy = Policy(AttestationPolicy(owner="too-legit", cert_oidc_issuer=HAMMER), accept_unnamed=True,
+                    deployers=deployer.trusted)
+    gate = deploy.Gate(store, "attested", policy)  # type: ignore[arg-type]
+    candidate = gate.find()
+    (tmp_path / "work").mkdir()
+    verdict = gate.verify(candidate, fetch_evidence(store, key, github=api(base)),  # type: ignore[arg-type]
+                          gate.fetch_model(candidate, tmp_path / "work"))
+    decision = deploy.promote(store, verdict, deploy.SmokeResult("skipped", "not a model format"),  # type: ignore[arg-type]
+                              deployer=deployer, policy={})
+    assert decision.deployed
+    [evidence] = decision.record.evidence
+    assert (evidence["source"], evidence["location"], evidence["key"]) == (
+        "url", f"{base}{PATH} attestation 1", layout.provenance_key(key))
+    requests = len(routes.requests)
+    (tmp_path / "serve").mkdir()
+    verified = verify_deployed(store, "attested", policy, tmp_path / "serve")  # type: ignore[arg-type]
+    assert verified.report.passed and verified.report.kind == "github-attestation"
+    assert len(routes.requests) == requests  # the store's copy, not GitHub's
