@@ -133,6 +133,18 @@ def test_urls_of_github_and_of_a_tenant() -> None:
         f"https://api.acme.ghe.com/repos/o/r/attestations/sha256:{SHA256}?")
 
 
+def test_from_the_policys_github_attestation_table() -> None:
+    from slsa_models.verify import GeneratorPolicy
+
+    found = GitHubAttestations.for_policy(Policy(AttestationPolicy(repo="acme/models", hostname="acme.ghe.com")))
+    assert found is not None and found.url(SHA256) == (
+        f"https://api.acme.ghe.com/repos/acme/models/attestations/sha256:{SHA256}"
+        "?per_page=16&predicate_type=https%3A%2F%2Fslsa.dev%2Fprovenance%2Fv1")
+    assert GitHubAttestations.for_policy(Policy(AttestationPolicy(owner="acme"))) is None
+    generator = GeneratorPolicy(source_uri="github.com/acme/models")
+    assert GitHubAttestations.for_policy(Policy(generator)) is None
+
+
 @pytest.mark.parametrize(("options", "line"), [
     ({"api_url": "https://evil.example"},
      "GitHub API URL 'https://evil.example': attestations are fetched from https://api.github.com"

@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 from slsa_models.deploy.http import _reason
 from slsa_models.errors import InputError, ProvenanceError
+from slsa_models.kinds import KIND_GITHUB_ATTESTATION
 from slsa_models.untrusted import loads_json
 
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -88,6 +89,17 @@ class GitHubAttestations:
     def for_hostname(cls, repository: str, hostname: str = "github.com", **options: Any) -> GitHubAttestations:
         """The API of ``hostname`` (``github.com``, or a GHE.com tenant ``NAME.ghe.com``)."""
         return cls(repository, api_url=f"https://api.{hostname}", **options)
+
+    @classmethod
+    def for_policy(cls, policy: Any, **options: Any) -> GitHubAttestations | None:
+        """Where the policy's ``[github-attestation]`` table says attestations come from: its
+        repository on its host, filtered on its predicate type; None without such a table or
+        when it names an owner only (the repository endpoint needs a repository)."""
+        rules = policy.for_kind(KIND_GITHUB_ATTESTATION)
+        if rules is None or rules.repository is None:
+            return None
+        options.setdefault("predicate_type", rules.predicate_type)
+        return cls.for_hostname(rules.repository, rules.hostname, **options)
 
     def url(self, sha256_hex: str) -> str:
         """The list-attestations URL of the subject ``sha256:<sha256_hex>``."""
