@@ -207,6 +207,7 @@ class Workflow:
 class SigstoreInstance:
     """Keys of a Fulcio CA, a CT log, a Rekor log and a TSA (made once per instance)."""
 
+    name: str = "test"  # the CA is "<name> fulcio": two instances' CAs differ by name
     ca_key: ec.EllipticCurvePrivateKey = field(default_factory=_key)
     ct_key: ec.EllipticCurvePrivateKey = field(default_factory=_key)
     rekor_key: ec.EllipticCurvePrivateKey = field(default_factory=_key)
@@ -214,7 +215,7 @@ class SigstoreInstance:
     tsa_key: ec.EllipticCurvePrivateKey = field(default_factory=_key)
 
     def __post_init__(self) -> None:
-        self.ca = _ca("test fulcio", self.ca_key)
+        self.ca = _ca(f"{self.name} fulcio", self.ca_key)
         self.tsa_root = _ca("test tsa root", self.tsa_root_key)
         self.tsa = (x509.CertificateBuilder()
                     .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test tsa")]))
@@ -249,7 +250,7 @@ class SigstoreInstance:
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
             "tlogs": [log(self.rekor_key, "https://rekor.test")] if tlog else [],
             "certificateAuthorities": [{"subject": {"organization": "slsa-models tests",
-                                                    "commonName": "test fulcio"},
+                                                    "commonName": f"{self.name} fulcio"},
                                         "uri": "https://fulcio.test", "certChain": chain(self.ca),
                                         "validFor": start}],
             "ctlogs": [log(self.ct_key, "https://ct.test")] if ct else [],

@@ -329,3 +329,25 @@ def test_deployed_then_served(tmp_path: Path, file_store_uri: str, files: dict[s
     verified = verify_deployed(store, "digits-cnn", serving, tmp_path / "serve")
     assert verified.report.passed and verified.report.kind == "github-attestation"
     assert verified.model.path.read_bytes() == MODEL
+
+
+def test_a_trusted_root_file_of_json_lines_picks_the_root_of_the_issuing_ca(
+        capsys: pytest.CaptureFixture[str], files: dict[str, Path], instance: SigstoreInstance,
+        tmp_path: Path) -> None:
+    """`gh attestation trusted-root` prints several roots, one a line (the public-good one and
+    GitHub's): the root whose CA issued the certificate verifies it, with that root's rules."""
+    github = SigstoreInstance(name="github")
+    lines = [json.dumps(json.loads(files["root"].read_text())),
+             json.dumps(json.loads(github.trusted_root(tmp_path / "github.json", tlog=False, ct=False)
+                                   .read_text()))]
+    both = tmp_path / "trusted_root.jsonl"
+    both.write_text("\n".join(lines) + "\n")
+    private = write_bundle(tmp_path / "private.jsonl",
+                           github.attest({NAME: {"sha256": SHA256}}, tlog=False, timestamp=True, sct=False))
+    roots = {**files, "both": both, "private": private}
+    for shape in ("plain", "private", "reusable"):
+        flags = ["--signer-repo", "github/artifact-attestations-workflows"] if shape == "reusable" else []
+        assert verdict(capsys, roots, shape, "--repo", "acme/models", *flags, root="both") == (0, SUCCEEDED)
+    # the public-good-shaped root has a log: a timestamp-only bundle of its own CA still needs an entry
+    assert verdict(capsys, roots, "timestamp-only", "--repo", "acme/models", root="both") == (
+        1, no_timestamp(NEEDS_ENTRY))

@@ -58,7 +58,7 @@ examples:
       --format json
 
   # GitHub's own Sigstore instance (private repositories): its trusted root, from
-  # `gh attestation trusted-root` (one JSON object per line; the first is used)
+  # `gh attestation trusted-root` (JSON lines: the root whose CA issued the certificate is used)
   slsa-models verify-attestation model.pth --bundle model.pth.sigstore.json --repo acme/models \\
       --custom-trusted-root trusted_root.json
 
@@ -225,7 +225,8 @@ def _tsa_times(loaded: LoadedProvenance, trusted_root: Path | None) -> list[dict
     from slsa_models.verify.crypto import get_verifier
 
     try:
-        results = get_verifier(trusted_root)._verify_timestamp_authority(loaded.bundle)
+        verifier = get_verifier(trusted_root, loaded.bundle.signing_certificate)
+        results = verifier._verify_timestamp_authority(loaded.bundle)
     except Exception:  # noqa: BLE001 - display only: the verdict was reached already
         return []
     return [{"type": "TimestampAuthority", "uri": "",

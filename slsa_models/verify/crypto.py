@@ -23,7 +23,7 @@ from typing import Any
 from cryptography import x509
 
 from slsa_models.errors import InputError
-from slsa_models.untrusted import amount, file_kind
+from slsa_models.untrusted import amount, file_kind, loads_json
 from slsa_models.verify.bundle import LoadedProvenance, one_line
 from slsa_models.verify.github import GITHUB_ACTIONS_ISSUER, oidc_issuer
 from slsa_models.verify.report import Check
@@ -130,33 +130,47 @@ def _load_production_verifier() -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _verifier_for(path: str | None, _mtime_ns: int, _size: int) -> Any:
+def _verifier_for(path: str | None, _mtime_ns: int, _size: int) -> tuple[Any, ...]:
+    """A Verifier per trusted root in the file: one JSON document, or JSON lines of them
+    (``gh attestation trusted-root`` prints the public-good root and GitHub's so)."""
     if path is None:
-        return _load_production_verifier()
+        return (_load_production_verifier(),)
     from sigstore.models import TrustedRoot
-    from sigstore.verify import Verifier
+    from sigstore_models.trustroot.v1 import TrustedRoot as TrustedRootMessage
 
     try:
-        trusted_root = TrustedRoot.from_file(path)
-        if trusted_root._inner.tlogs:
-            return Verifier(trusted_root=trusted_root)
-        # No transparency log (GitHub's own instance): sigstore-python's constructor wants one
-        # for online lookups it never makes offline; the rest of its state is this.
-        verifier = Verifier.__new__(Verifier)
-        verifier._fulcio_certificate_chain = trusted_root.get_fulcio_certs()
-        verifier._trusted_root = trusted_root
-        verifier._rekor = None
-        return verifier
+        with open(path, "rb") as file:
+            raw = file.read(MAX_TRUSTED_ROOT_BYTES + 1)
+        lines = [line for line in raw.splitlines() if line.strip()]
+        documents = lines if len(lines) > 1 and all(_json_object(line) for line in lines) else [raw]
+        return tuple(_verifier(TrustedRoot(TrustedRootMessage.from_json(document)))
+                     for document in documents)
     except Exception as error:
         raise InputError(f"{path}: not a usable Sigstore trusted root: {one_line(error)}") from None
 
 
-def get_verifier(trusted_root: Path | None = None) -> Any:
-    """sigstore-python's Verifier: public-good offline by default, or from a TrustedRoot file.
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(loads_json(line, "trusted root"), dict)
+    except Exception:  # noqa: BLE001 - not one JSON object per line: read the file whole
+        return False
 
-    Cached per file (and its modification time), so repeated verifications
-    in one process do not reload the root.
-    """
+
+def _verifier(trusted_root: Any) -> Any:
+    from sigstore.verify import Verifier
+
+    if trusted_root._inner.tlogs:
+        return Verifier(trusted_root=trusted_root)
+    # No transparency log (GitHub's own instance): sigstore-python's constructor wants one
+    # for online lookups it never makes offline; the rest of its state is this.
+    verifier = Verifier.__new__(Verifier)
+    verifier._fulcio_certificate_chain = trusted_root.get_fulcio_certs()
+    verifier._trusted_root = trusted_root
+    verifier._rekor = None
+    return verifier
+
+
+def _verifiers(trusted_root: Path | None) -> tuple[Any, ...]:
     if trusted_root is None:
         return _verifier_for(None, 0, 0)
     try:
@@ -170,6 +184,22 @@ def get_verifier(trusted_root: Path | None = None) -> Any:
         raise InputError(f"{trusted_root}: {amount(info.st_size)} is larger than the"
                          f" {MAX_TRUSTED_ROOT_BYTES // 2**20} MiB limit for a trusted root")
     return _verifier_for(os.fspath(trusted_root), info.st_mtime_ns, info.st_size)
+
+
+def get_verifier(trusted_root: Path | None = None, certificate: x509.Certificate | None = None) -> Any:
+    """sigstore-python's Verifier: public-good offline by default, or from a TrustedRoot file.
+
+    With several roots in the file (JSON lines), the one whose Fulcio CA issued
+    ``certificate`` (as gh picks by the certificate's issuer), else the first.
+    Cached per file (and its modification time), so repeated verifications
+    in one process do not reload the root.
+    """
+    verifiers = _verifiers(trusted_root)
+    if certificate is not None and len(verifiers) > 1:
+        for verifier in verifiers:
+            if any(ca.subject == certificate.issuer for ca in verifier._fulcio_certificate_chain):
+                return verifier
+    return verifiers[0]
 
 
 def _failed_step(error: Exception, policy: _IssuerPolicy) -> str:
@@ -237,7 +267,7 @@ def verify_bundle(
     failed one with sigstore-python's reason, and the later ones not at all:
     they never ran.
     """
-    verifier = get_verifier(trusted_root)
+    verifier = get_verifier(trusted_root, loaded.bundle.signing_certificate)
     policy = _IssuerPolicy(issuer, fold_case)
     if loaded.bundle.log_entry is None:
         return _verify_timestamp_only(verifier, loaded.bundle, policy, issuer)
