@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KIND_OMS
 
 GITHUB_KINDS = frozenset({KIND_GENERATOR, KIND_GITHUB_ATTESTATION})
 ALL_KINDS = GITHUB_KINDS | {KIND_LOCAL}
@@ -98,6 +98,28 @@ ATTESTATION_FLAGS: tuple[PolicyFlag, ...] = (
                "the statement's predicate type (default: https://slsa.dev/provenance/v1)"),
     PolicyFlag("digest-alg", ATTESTATION_ONLY, "ALG", "sha256 (default) or sha512"),
 )
+# OpenSSF model signing signatures: `slsa-models verify-signature`'s rules (model_signing's flags,
+# whose underscore spellings it takes too) and the keys of a policy file's [oms] table. Not in
+# POLICY_FLAGS: verify-artifact and the deploy flags verify provenance, not OMS signatures.
+OMS_ONLY = frozenset({KIND_OMS})
+OMS_FLAGS: tuple[PolicyFlag, ...] = (
+    PolicyFlag("public-key", OMS_ONLY, "PEM",
+               "a public key (ECDSA P-256/384/521 PEM) trusted to sign; repeatable", repeat=True),
+    PolicyFlag("certificate-chain", OMS_ONLY, "PEM",
+               "trusted root certificates (PEM) the signing certificate must chain to; repeatable",
+               repeat=True),
+    PolicyFlag("identity", OMS_ONLY, "IDENTITY",
+               "the Sigstore signer's identity (the certificate's SAN), e.g. name@example.com"),
+    PolicyFlag("identity-provider", OMS_ONLY, "URL",
+               "the OIDC issuer that vouched for the Sigstore signer's identity"),
+    PolicyFlag("trusted-root", OMS_ONLY, "FILE",
+               "a Sigstore TrustedRoot or ClientTrustConfig JSON (default: the public-good instance, offline)",
+               file_key="trusted-root"),
+    PolicyFlag("ignore-paths", OMS_ONLY, "PATH", "a file or folder of the model left out; repeatable",
+               repeat=True),
+    PolicyFlag("ignore-unsigned-files", OMS_ONLY, "", "leave out every file the signature does not list"),
+)
+
 # Command-line only: the gate always hashes the bytes it deploys with SHA-256.
 ATTESTATION_FILE_KEYS = tuple(flag.key for flag in ATTESTATION_FLAGS if flag.name != "digest-alg")
 

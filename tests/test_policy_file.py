@@ -332,15 +332,15 @@ INVALID: dict[str, tuple[str, str]] = {
     "unknown top-level key": (
         GENERATOR_TABLE.replace("version = 2\n", 'version = 2\ncolour = "blue"\n'),
         "unknown key 'colour' at the top level; expected one of: version, require, "
-        "accept-unnamed, slsa-github-generator, github-attestation, local-builder, deployer"),
+        "accept-unnamed, slsa-github-generator, github-attestation, local-builder, oms, deployer"),
     "a version 1 table": (
         'version = 2\n[github]\nsource-uri = "github.com/acme/models"\n',
         "unknown key 'github' at the top level; expected one of: version, require, "
-        "accept-unnamed, slsa-github-generator, github-attestation, local-builder, deployer"),
+        "accept-unnamed, slsa-github-generator, github-attestation, local-builder, oms, deployer"),
     "a trusted root at the top level": (
         'trusted-root = "root.json"\n' + GENERATOR_TABLE,
         "unknown key 'trusted-root' at the top level; expected one of: version, require, "
-        "accept-unnamed, slsa-github-generator, github-attestation, local-builder, deployer"),
+        "accept-unnamed, slsa-github-generator, github-attestation, local-builder, oms, deployer"),
     "unknown key in the generator table": (
         GENERATOR_TABLE + 'source_tag = "v1"\n',
         f"unknown key 'source_tag' in [slsa-github-generator]; expected one of: {GITHUB_KEYS}"),

@@ -33,6 +33,14 @@ check (the same names as the verifier's flags, see ``flags.POLICY_FLAGS``)::
     expires = 2027-01-01                         # optional: TOML date, or date-time with offset
     source-uri = "github.com/acme/models"        # optional: the checkout the build must record
 
+    [oms]                                        # OpenSSF model signing signatures (model_signing)
+    public-key = ["keys/release.pub.pem"]        # signers, at least one of: public keys (PEM files),
+    certificate-chain = ["keys/root-ca.pem"]     # root certificates, or a Sigstore identity with
+    identity = "release@acme.com"                # its OIDC issuer (identity-provider; trusted-root
+    identity-provider = "https://accounts.google.com"   # optional: a TrustedRoot/ClientTrustConfig)
+    ignore-paths = ["README.md"]                 # optional: files or folders of the model left out
+    ignore-unsigned-files = false                # optional
+
     [deployer.stack]                             # keys trusted to sign deployment records (serving)
     public-key = "keys/deployer.pub.pem"
 
@@ -52,8 +60,8 @@ from pathlib import Path
 from typing import Any
 
 from slsa_models.errors import InputError, PolicyError
-from slsa_models.flags import ATTESTATION_FILE_KEYS, GITHUB_KINDS, POLICY_FLAGS
-from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL
+from slsa_models.flags import ATTESTATION_FILE_KEYS, GITHUB_KINDS, OMS_FLAGS, POLICY_FLAGS
+from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KIND_OMS
 from slsa_models.provenance.keys import load_public_key
 from slsa_models.untrusted import read_regular_file
 from slsa_models.verify.keys import TrustedKey, public_key_from_pem
@@ -62,13 +70,15 @@ from slsa_models.verify.policy import (
     GeneratorPolicy,
     GitHubBuildRules,
     LocalBuilderPolicy,
+    OMSPolicy,
     Policy,
 )
 
 FORMAT_VERSION = 2
 DEPLOYER = "deployer"
 TOP_KEYS = ("version", "require", "accept-unnamed", KIND_GENERATOR, KIND_GITHUB_ATTESTATION,
-            KIND_LOCAL, DEPLOYER)
+            KIND_LOCAL, KIND_OMS, DEPLOYER)
+OMS_KEYS = tuple(flag.key for flag in OMS_FLAGS)
 # Table keys come from the flag table: a kind's table takes the flags that kind can check.
 GITHUB_KEYS = tuple(f.key for f in POLICY_FLAGS if f.kinds & GITHUB_KINDS and f.dest != "public_key") \
     + ("triggers",)
@@ -259,6 +269,50 @@ def _keys(reader: _Reader, section: str, table: object, allowed: tuple[str, ...]
     return tuple(_trusted_key(reader, section, name, entry, allowed) for name, entry in table.items())
 
 
+def _paths(reader: _Reader, table: Mapping[str, Any], key: str, where: str) -> list[str]:
+    """A string or an array of strings (non-empty)."""
+    value = table.get(key, [])
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise reader.error(f"{where} {key}: expected a string or an array of non-empty strings")
+    return values
+
+
+def _oms(reader: _Reader, table: object) -> OMSPolicy:
+    """The [oms] table: who may sign OMS signatures, and the paths left out."""
+    from slsa_models.oms.trust import OMSKey, load_certificates
+
+    where = "[oms]"
+    if not isinstance(table, dict):
+        raise reader.error(f"oms must be a table ({where}), got {_type_name(table)}")
+    reader.table(table, OMS_KEYS, f"in {where}")
+    key_files = [(path, reader.relative(path, f"{where} public-key:"))
+                 for path in _paths(reader, table, "public-key", where)]
+    chain_files = [reader.relative(path, f"{where} certificate-chain:")
+                   for path in _paths(reader, table, "certificate-chain", where)]
+    try:
+        keys = tuple(OMSKey.from_file(path, name=name) for name, path in key_files)
+        chain = load_certificates(chain_files)
+    except InputError as error:
+        raise reader.error(f"{where} {error}") from None
+    if table.get("certificate-chain") and not chain:
+        raise reader.error(f"{where} certificate-chain: the files hold no certificate")
+    root = reader.string(table, "trusted-root", where)
+    unsigned = table.get("ignore-unsigned-files", False)
+    if not isinstance(unsigned, bool):
+        raise reader.error(f"{where} ignore-unsigned-files: expected true or false, got {_type_name(unsigned)}")
+    try:
+        return OMSPolicy(public_keys=keys, certificate_chain=chain,
+                         identity=reader.string(table, "identity", where),
+                         identity_provider=reader.string(table, "identity-provider", where),
+                         trusted_root=None if root is None else reader.relative(root, f"{where} trusted-root:"),
+                         ignore_paths=tuple(_paths(reader, table, "ignore-paths", where)),
+                         ignore_unsigned_files=unsigned)
+    except InputError as error:
+        message = str(error)
+        raise reader.error(f"[oms] {message[len('oms: '):]}" if message.startswith("oms: ") else message) from None
+
+
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Read a TOML policy file (see this module's docstring); PolicyError names any problem."""
     path = Path(path)
@@ -279,6 +333,8 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
             kinds.append(LocalBuilderPolicy(keys))
         except InputError as error:
             raise reader.error(str(error)) from None
+    if KIND_OMS in document:
+        kinds.append(_oms(reader, document[KIND_OMS]))
     if not kinds:
         raise reader.error("trusts nothing: add a [slsa-github-generator], [github-attestation] or "
                            "[local-builder.NAME] table")
