@@ -185,21 +185,15 @@ def test_help_documents_the_flags_with_examples(capsys: pytest.CaptureFixture[st
         assert flag in text
 
 
-def test_a_progress_bar_only_for_big_files_on_a_terminal(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from slsa_models.commands import verify_artifact
+def test_a_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify-artifact hashes through slsa_models.progress (the pseudo-terminal test: test_progress.py)."""
+    from slsa_models import progress
 
-    monkeypatch.setattr(verify_artifact, "PROGRESS_MIN_BYTES", 1024)
-    with verify_artifact._progress(BINARY) as on_progress:
-        assert on_progress is None  # stderr is not a terminal under pytest
+    assert not progress.progress_bar(1024, f"hashing {BINARY}").active  # stderr is not a terminal here
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    with verify_artifact._progress(BINARY) as on_progress:
-        assert on_progress is not None
+    with progress.progress_bar(1024, f"hashing {BINARY}") as on_progress:
+        assert on_progress.active
         on_progress(1024)
-    small = tmp_path / "small"
-    small.write_bytes(b"x")
-    with verify_artifact._progress(str(small)) as on_progress:
-        assert on_progress is None
 
 
 def test_the_installed_command_end_to_end(tmp_path: Path) -> None:

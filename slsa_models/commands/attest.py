@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         subjects = model_subjects(args.artifacts, args.model_name, args.ignore_paths, on_progress=on_progress)
     if args.model_name:
         parameters["model_name"] = args.model_name
+    else:  # files that name no model are named by their base names, as attest always did
+        subjects = [(Path(name).name, digest) for name, digest in subjects]
     parameters["artifacts"] = [name for name, _ in subjects]
     bundle = attest(subjects, signer=signer, builder_id=args.builder_id, external_parameters=parameters)
     if args.output:
