@@ -510,13 +510,13 @@ class S3Store(ArtifactStore):
 
 
 class _Part:
-    """Bytes ``start..end-1`` of the object: chunks received and not yet hashed."""
+    """Bytes ``start..end-1`` of the object, received into ``buffer[:filled]``."""
 
-    __slots__ = ("chunks", "done", "end", "error", "start")
+    __slots__ = ("buffer", "done", "end", "error", "filled", "start")
 
-    def __init__(self, start: int, end: int) -> None:
-        self.start, self.end = start, end
-        self.chunks: list[bytes] = []
+    def __init__(self, start: int, end: int, buffer: bytearray) -> None:
+        self.start, self.end, self.buffer = start, end, buffer
+        self.filled = 0
         self.done = False
         self.error: BaseException | None = None
 
@@ -541,55 +541,67 @@ class _SharedFd:
 
 
 class _RangedDownload:
-    """One concurrent ranged download into ``tmp`` (see the module docstring)."""
+    """One concurrent ranged download into ``tmp`` (see the module docstring).
+
+    Each part in flight owns one of at most ``window`` part-sized buffers, reused from
+    part to part (no allocation, and no fresh pages, per chunk): a worker reads the part
+    into it and writes what it read into the file; this thread hashes the buffer up to
+    what was read, and hands the buffer on to the next part once the part is hashed.
+    """
 
     def __init__(self, store: S3Store, key: str, meta: StoredObject, total: int,
                  pin: dict[str, str], tmp: Path, dest: Path) -> None:
         self.store, self.key, self.meta, self.total, self.pin = store, key, meta, total, pin
         self.tmp, self.dest = tmp, dest
-        size = store.download_part_size
-        self.parts = [_Part(start, min(start + size, total)) for start in range(0, total, size)]
-        self.window = store.max_concurrency + 2
+        self.part_size = store.download_part_size
+        self.count = math.ceil(total / self.part_size)
+        self.window = min(store.max_concurrency + 2, self.count)
         self.ready = threading.Condition()
         self.cancelled = threading.Event()
 
     def run(self, first_body: Any, on_progress: Progress | None) -> tuple[str, int]:
         """Fetch every part (the first from ``first_body``); (sha256 hex, size) of the bytes."""
         fd = _SharedFd(os.open(self.tmp, os.O_WRONLY | os.O_CLOEXEC))
-        pool = ThreadPoolExecutor(max_workers=min(self.store.max_concurrency, len(self.parts)),
+        pool = ThreadPoolExecutor(max_workers=min(self.store.max_concurrency, self.count),
                                   thread_name_prefix="s3-download")
+        in_flight: deque[_Part] = deque()
 
-        def submit(index: int, body: Any = None) -> None:
+        def submit(index: int, buffer: bytearray, body: Any = None) -> None:
+            start = index * self.part_size
+            part = _Part(start, min(start + self.part_size, self.total), buffer)
+            in_flight.append(part)
             fd.acquire()
-            future = pool.submit(self._fetch, self.parts[index], body, fd.fd)
+            future = pool.submit(self._fetch, part, body, fd.fd)
             future.add_done_callback(lambda _: fd.release())  # also when cancelled unstarted
 
         digest = hashlib.sha256()
         hashed = 0
         try:
-            submit(0, first_body)
-            submitted = 1
-            while submitted < min(self.window, len(self.parts)):
-                submit(submitted)
-                submitted += 1
-            for index, part in enumerate(self.parts):
+            submit(0, bytearray(self.part_size), first_body)
+            for index in range(1, self.window):
+                submit(index, bytearray(self.part_size))
+            submitted = self.window
+            while in_flight:
+                part = in_flight[0]
+                view, done = memoryview(part.buffer), 0
                 while True:
                     with self.ready:
-                        while not part.chunks and not part.done and part.error is None:
+                        while part.filled == done and not part.done and part.error is None:
                             self.ready.wait()
                         if part.error is not None:
                             raise part.error
-                        chunks, part.chunks, finished = part.chunks, [], part.done
-                    for chunk in chunks:
-                        digest.update(chunk)
-                        hashed += len(chunk)
-                        if on_progress is not None:
-                            on_progress(len(chunk))
-                    del chunks
+                        filled, finished = part.filled, part.done
+                    digest.update(view[done:filled])
+                    if on_progress is not None and filled > done:
+                        on_progress(filled - done)
+                    hashed += filled - done
+                    done = filled
                     if finished:
                         break
-                if submitted < len(self.parts):
-                    submit(submitted)
+                view.release()
+                in_flight.popleft()
+                if submitted < self.count:
+                    submit(submitted, part.buffer)
                     submitted += 1
             if hashed != self.total or os.fstat(fd.fd).st_size != self.total:
                 raise StoreError(f"S3 download of {self.store.object_uri(self.key)} is incomplete:"
@@ -603,32 +615,33 @@ class _RangedDownload:
         return digest.hexdigest(), hashed
 
     def _fetch(self, part: _Part, body: Any, fd: int) -> None:
-        """Worker: read ``part`` (from ``body`` or a pinned ranged GET) into the file and the queue."""
-        offset, broken = part.start, 0
+        """Worker: read ``part`` (from ``body`` or a pinned ranged GET) into its buffer and the file."""
+        size, broken = part.end - part.start, 0
+        view = memoryview(part.buffer)
+        filled = 0
         try:
             with self.store._errors(self.key, self.pin.get("VersionId")):
-                while offset < part.end:
+                while filled < size:
                     if body is None:
-                        body = self.store._get_range(self.key, offset, part.end, self.pin, self.meta,
-                                                     self.total, self.dest)
+                        body = self.store._get_range(self.key, part.start + filled, part.end, self.pin,
+                                                     self.meta, self.total, self.dest)
                     try:
-                        while offset < part.end:
+                        while filled < size:
                             if self.cancelled.is_set():
                                 return
-                            chunk = body.read(min(CHUNK_SIZE, part.end - offset))
-                            if not chunk:
-                                raise boto_errors.IncompleteReadError(
-                                    actual_bytes=offset - part.start, expected_bytes=part.end - part.start)
-                            self._write(fd, chunk, offset)
-                            offset += len(chunk)
+                            count = body.readinto(view[filled:min(filled + CHUNK_SIZE, size)])
+                            if not count:
+                                raise boto_errors.IncompleteReadError(actual_bytes=filled, expected_bytes=size)
+                            self._write(fd, view[filled:filled + count], part.start + filled)
+                            filled += count
                             with self.ready:
-                                part.chunks.append(chunk)
+                                part.filled = filled
                                 self.ready.notify_all()
                     except _BROKEN_BODY:
                         broken += 1
                         if broken > READ_RETRIES:
                             raise
-                        _log.debug("resuming bytes %d-%d of %s", offset, part.end - 1, self.key)
+                        _log.debug("resuming bytes %d-%d of %s", part.start + filled, part.end - 1, self.key)
                     finally:
                         body.close()
                         body = None
@@ -639,9 +652,10 @@ class _RangedDownload:
             with self.ready:
                 part.error = exc
                 self.ready.notify_all()
+        finally:
+            view.release()
 
-    def _write(self, fd: int, chunk: bytes, offset: int) -> None:
-        view = memoryview(chunk)
+    def _write(self, fd: int, view: memoryview, offset: int) -> None:
         try:
             while view:
                 written = os.pwrite(fd, view, offset)
