@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def _remember(state: Path, record: DeploymentRecord) -> None:
 def verify_deployed(
     store: ArtifactStore | str, model_name: str, policy: Policy, directory: str | os.PathLike[str],
     *, state: str | os.PathLike[str] | None = None, allow_rollback: bool = False, durable: bool = True,
-    digest: str | None = None,
+    digest: str | None = None, local: Callable[[str], Path | None] | None = None,
 ) -> VerifiedDeployment:
     """Verify the record, download the deployed object into ``directory`` and verify it.
 
@@ -78,6 +79,8 @@ def verify_deployed(
     VerificationFailed if any check fails. ``state`` is where the last loaded
     sequence is kept (default ``<state dir>/serving/<model>``). ``digest`` pins the
     version: a record deploying any other digest is refused before anything is downloaded.
+    ``local(key)`` may name a copy on disk of the deployed object (a cache): it is judged
+    in place of a download, with every check the same.
     """
     if isinstance(store, str):
         store = open_store(store)
@@ -103,8 +106,8 @@ def verify_deployed(
     _, hex_digest, _ = layout.parse_model_key(key)
     candidate = StoredObject(key=key, uri=store.object_uri(key), sha256=hex_digest, size=-1)
     gate = Gate(store, model_name, policy)
-    verdict, _ = gate.run(Path(directory), candidate=candidate,
-                          version_id=record.object.get("version_id"), durable=durable)
+    verdict, _ = gate.run(Path(directory), candidate=candidate, version_id=record.object.get("version_id"),
+                          durable=durable, local=local(key) if local is not None else None)
     judged = {piece.get("sha256") for piece in record.evidence}
     report = verdict.report
     if report is None or verdict.model is None:

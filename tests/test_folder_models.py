@@ -157,7 +157,7 @@ def test_compare_files_names_each_difference(actual: dict[str, str], kinds: list
 
 
 def test_a_user_trainer_folder_goes_through_train_deploy_serving_and_pull_on_s3(
-    prefect_server: str, s3_store_uri: str, tmp_path: Path, builder: dict[str, Any],
+    prefect_server: str, s3_store_uri: str, s3_client: Any, tmp_path: Path, builder: dict[str, Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The train flow runs the user's trainer (tests/user_trainer.py), stores the folder file by
@@ -188,10 +188,15 @@ def test_a_user_trainer_folder_goes_through_train_deploy_serving_and_pull_on_s3(
     policy.write_text(f'version = 2\n[local-builder.box]\nbuilder-id = "{BUILDER}"\npublic-key = "{builder["public"]}"\n'
                       f'[deployer.dev]\npublic-key = "{dev_deployer_key_paths()[1]}"\n')
     dest = tmp_path / "dest"
-    assert cli(["pull", "--store", s3_store_uri, "--model-name", MODEL, "--policy", str(policy),
-                "--state", str(tmp_path / "state"), str(dest)]) == 0
+    pull = ["pull", "--store", s3_store_uri, "--model-name", MODEL, "--policy", str(policy),
+            "--state", str(tmp_path / "state"), "--cache", str(tmp_path / "pull-cache")]
+    assert cli([*pull, str(dest)]) == 0
     assert build_manifest(dest / "checkpoint") == manifest
     assert sorted(os.listdir(dest)) == ["checkpoint"]  # no scratch left behind
+    s3_client.delete_object(Bucket=s3_store_uri.removeprefix("s3://").split("/")[0],
+                            Key=f"prefix/{layout.folder_file_key(trained['key'], SHARDS[0])}")
+    assert cli([*pull, str(tmp_path / "second")]) == 0  # from the cache, every file hashed again
+    assert build_manifest(tmp_path / "second" / "checkpoint") == manifest
 
 
 def test_a_user_trainer_file_with_arguments_and_model_path_for_a_file_and_a_folder(

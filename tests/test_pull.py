@@ -94,3 +94,74 @@ def test_a_forged_record_pulls_nothing(deployed: dict[str, object], tmp_path: Pa
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: {store.object_uri(layout.current_key(MODEL))} is not a signed deployment record")
     assert os.listdir(dest) == []
+
+
+def _delete_model_bytes(deployed: dict[str, object], s3_client: object) -> None:
+    """Remove the model object from the bucket: a pull that succeeds now did not download it."""
+    bucket = str(deployed["uri"]).removeprefix("s3://").split("/")[0]
+    s3_client.delete_object(Bucket=bucket, Key=f"prefix/{deployed['key']}")  # type: ignore[attr-defined]
+
+
+def test_the_cache_is_reused_after_verifying_it_again(deployed: dict[str, object], tmp_path: Path,
+                                                      s3_client: object, capsys: pytest.CaptureFixture[str]) -> None:
+    cache = tmp_path / "cache"
+    cached = cache / MODEL / f"sha256-{SHA}" / BINARY.name
+    assert pull(deployed, tmp_path / "first", "--cache", str(cache)) == 0
+    assert cached.read_bytes() == BINARY.read_bytes()
+    _delete_model_bytes(deployed, s3_client)
+    capsys.readouterr()
+    assert pull(deployed, tmp_path / "second", "--cache", str(cache)) == 0
+    assert (tmp_path / "second" / BINARY.name).read_bytes() == BINARY.read_bytes()
+    assert capsys.readouterr().err == (
+        f"pulled {tmp_path / 'second' / BINARY.name} (sha256:{SHA}): deployment #0 verified\n")
+    cached.write_bytes(b"poisoned cache")  # a cache is re-checked, never trusted: this one fails...
+    assert pull(deployed, tmp_path / "third", "--cache", str(cache)) == 2  # ...and the store has no bytes
+    assert capsys.readouterr().err == f"error: {deployed['store'].object_uri(deployed['key'])}: no such object\n"  # type: ignore[attr-defined]
+    assert os.listdir(tmp_path / "third") == []
+
+
+def test_a_poisoned_cache_is_downloaded_anew_and_repaired(deployed: dict[str, object], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cached = cache / MODEL / f"sha256-{SHA}" / BINARY.name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"poisoned cache")
+    assert pull(deployed, tmp_path / "dest", "--cache", str(cache)) == 0
+    assert (tmp_path / "dest" / BINARY.name).read_bytes() == BINARY.read_bytes()
+    assert cached.read_bytes() == BINARY.read_bytes()
+
+
+def test_a_dest_that_holds_the_deployed_bytes_is_verified_in_place(
+        deployed: dict[str, object], tmp_path: Path, s3_client: object, capsys: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "models"
+    assert pull(deployed, dest) == 0
+    before = (dest / BINARY.name).stat().st_ino
+    _delete_model_bytes(deployed, s3_client)
+    capsys.readouterr()
+    assert pull(deployed, dest) == 0
+    assert capsys.readouterr().err == (
+        f"{dest / BINARY.name} is already the deployed model (sha256:{SHA}): deployment #0 verified\n")
+    assert (dest / BINARY.name).stat().st_ino == before and sorted(os.listdir(dest)) == [BINARY.name]
+
+
+def test_an_interrupted_download_leaves_dest_untouched(deployed: dict[str, object], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C (or SIGTERM, which the CLI turns into the same) arrives once the bytes are on disk
+    but before they were verified and moved: the interruption is simulated by raising
+    KeyboardInterrupt from inside the real download, the one part that is not real here."""
+    from slsa_models.store.base import ArtifactStore as Base
+
+    real = Base.download
+
+    def interrupted(self: Base, *args: object, **kwargs: object) -> object:
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Base, "download", interrupted)
+    dest = tmp_path / "models"
+    dest.mkdir()
+    (dest / BINARY.name).write_bytes(b"what the server had")
+    assert pull(deployed, dest) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == "error: interrupted"
+    assert sorted(os.listdir(dest)) == [BINARY.name]
+    assert (dest / BINARY.name).read_bytes() == b"what the server had"

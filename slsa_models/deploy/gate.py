@@ -30,7 +30,8 @@ from slsa_models.deploy.candidate import find_model
 from slsa_models.deploy.provenance import FetchedProvenance, fetch_evidence
 from slsa_models.deploy.smoke import SmokeResult, smoke_load
 from slsa_models.errors import InputError, MissingObjectError, ProvenanceError
-from slsa_models.manifest import Manifest
+from slsa_models.digest import sha256_file
+from slsa_models.manifest import Manifest, hash_files, list_files
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
 from slsa_models.verify.names import check_model_files, check_model_name, signed_files
@@ -188,6 +189,16 @@ class Gate:
             return self._fetch_folder(stored, dest, durable)
         return FetchedModel(dest, stored)
 
+    def local_model(self, candidate: StoredObject, path: Path) -> FetchedModel:
+        """A copy of the candidate already on disk (a cache, or what a server already holds),
+        hashed now in place of a download: it is judged exactly as downloaded bytes are."""
+        if not layout.is_folder_key(candidate.key):
+            digest = sha256_file(path)
+            return FetchedModel(path, dataclasses.replace(candidate, sha256=digest, size=path.stat().st_size))
+        files = hash_files(path, list_files(path, ignore_git_paths=False))
+        manifest = Manifest.from_digests(files)
+        return FetchedModel(path, dataclasses.replace(candidate, sha256=manifest.digest.hex), files)
+
     def _fetch_folder(self, manifest_object: StoredObject, manifest_path: Path, durable: bool) -> FetchedModel:
         """Download every file the (downloaded) manifest lists, several at a time, hashing each.
 
@@ -259,12 +270,17 @@ class Gate:
         return smoke_load(path, verified=verdict.passed, allow_pickle=self.allow_pickle)
 
     def run(self, directory: Path, *, digest: str | None = None, candidate: StoredObject | None = None,
-            version_id: str | None = None, durable: bool = False) -> tuple[Verdict, SmokeResult]:
-        """Every step in order: find (or ``candidate``), evidence, model, verify, smoke-load."""
+            version_id: str | None = None, durable: bool = False,
+            local: Path | None = None) -> tuple[Verdict, SmokeResult]:
+        """Every step in order: find (or ``candidate``), evidence, model, verify, smoke-load.
+
+        ``local``: judge this copy on disk instead of downloading the candidate.
+        """
         candidate = candidate or self.find(digest)
         evidence = self.fetch_evidence(candidate)
-        usable = any(piece.usable for piece in evidence)
-        model = self.fetch_model(candidate, directory, version_id=version_id, durable=durable) \
-            if usable else None
+        model = None
+        if any(piece.usable for piece in evidence):
+            model = self.local_model(candidate, local) if local is not None else \
+                self.fetch_model(candidate, directory, version_id=version_id, durable=durable)
         verdict = self.verify(candidate, evidence, model)
         return verdict, self.smoke_load(verdict)
