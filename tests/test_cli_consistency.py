@@ -270,3 +270,12 @@ def test_verify_artifact_verbose_lists_every_check(tmp_path: Path, capsys: pytes
     assert [line.split(":")[0] for line in checks] == [
         "pass signature", "pass key-hint", "pass statement", "pass builder-id", "pass subject-digest"]
     assert f"pass builder-id: expected {BUILDER}, got {BUILDER}" in checks
+
+
+def test_stack_quiet_keeps_only_the_result(tmp_path: Path) -> None:
+    env = {**os.environ, "SLSA_MODELS_HOME": str(tmp_path)}
+    run = [sys.executable, "-m", "slsa_models.cli", "stack", "stop"]
+    loud = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    quiet = subprocess.run([*run, "-q"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert loud.stdout.count("was not running") == 3
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")

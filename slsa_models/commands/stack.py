@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slsa_models import formats
 from slsa_models.commands import argtypes
 from slsa_models.settings import DEFAULT_MODEL_NAME
+from slsa_models.verbosity import quiet
 
 if TYPE_CHECKING:
     from slsa_models.stack import StackConfig
@@ -78,23 +79,28 @@ def run(args: argparse.Namespace) -> int:
     from slsa_models.stack import StackConfig, lifecycle
 
     config = StackConfig.from_env()
+    echo = _silent if quiet() else print  # -q: only the result lines (URL, model, verdict)
     if args.action == "status":
         return _status(config)
     if args.action == "stop":
-        lifecycle.stop(config, echo=print)
+        lifecycle.stop(config, echo=echo)
         return 0
     if args.action == "env":
         return _env(config)
     if args.action == "up":
-        lifecycle.up(config, echo=print)
+        lifecycle.up(config, echo=echo)
         if args.no_run:
             print(f"Prefect UI: {config.ui_url}")
             return 0
-    result = lifecycle.run_pipeline(config, train_parameters=_train_parameters(args), echo=print)
+    result = lifecycle.run_pipeline(config, train_parameters=_train_parameters(args), echo=echo)
     print(f"Prefect UI: {config.ui_url}")
     print(f"model:      {result.model_uri or 'unknown (see the train run in the UI)'}")
     print(f"verdict:    {result.verdict}")
     return 0 if result.passed else 1
+
+
+def _silent(_line: str) -> None:
+    pass
 
 
 def _status(config: StackConfig) -> int:
