@@ -799,6 +799,31 @@ def test_publish_verifies_with_the_deploys_rules(tmp_path: Path) -> None:
         "--source-ref", "refs/heads/main", "--deny-self-hosted-runners"]
 
 
+def test_a_kept_trusted_root_is_used_by_publish_and_deploy(tmp_path: Path) -> None:
+    """Private repositories: GitHub's trusted root kept in the repository is passed on."""
+    from slsa_models import verify
+
+    root = tmp_path / "workspace" / ".github" / "sigstore" / "trusted_root.jsonl"
+    root.parent.mkdir(parents=True)
+    root.write_text("{}\n")
+    context = {"inputs.provenance": "github-attestation", "needs.train.outputs.model-file": "m.pth",
+               "github.repository": "acme/models"}
+    result = _run_script(step_named(TRAIN, "publish", "Verify the model"), context, tmp_path,
+                         stubs={"slsa-models": f'printf "%s\\n" "$@" > "{tmp_path}/args"'},
+                         GITHUB_WORKSPACE=str(tmp_path / "workspace"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "args").read_text().splitlines()[-2:] == ["--custom-trusted-root", str(root)]
+    context = {"inputs.model_name": MODEL_NAME, "inputs.digest": "", "inputs.provenance": "github-attestation",
+               "github.repository": "acme/models", "runner.temp": str(tmp_path),
+               "secrets.SLSA_MODELS_DEPLOYER_KEY_PEM": "-----BEGIN PRIVATE KEY-----"}
+    result = _run_script(step_named(DEPLOY, "deploy", "Verify and deploy"), context, tmp_path,
+                         stubs={"python": "true"}, STORE="s3://m/p", GITHUB_WORKSPACE=str(tmp_path / "workspace"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "trusted-root" not in (tmp_path / "policy.toml").read_text().split("[github-attestation]")[0]
+    [rules] = verify.load_policy(tmp_path / "policy.toml").kinds
+    assert rules.trusted_root == root
+
+
 def test_the_attestation_subject_is_named_like_the_generators() -> None:
     # <model>/<file>, with the digest the train job checked: the gate binds the name.
     attest = jobs(TRAIN)["attest"]
