@@ -259,6 +259,16 @@ def describe(differences: Sequence[FileDifference], limit: int = 3) -> str:
     return shown + more
 
 
+def digest_path(path: str | os.PathLike[str], ignore_paths: Sequence[str | os.PathLike[str]] = (), *,
+                on_progress: Callable[[int], None] | None = None) -> str | Manifest:
+    """A model file's hex SHA-256, or a model folder's manifest."""
+    if Path(path).is_dir():
+        return build_manifest(path, ignore_paths, on_progress=on_progress)
+    if ignore_paths:
+        raise InputError("--ignore-paths applies to a model folder, not a file")
+    return sha256_file(path, on_progress)
+
+
 def model_subjects(paths: Sequence[str | os.PathLike[str]], model_name: str | None = None,
                    ignore_paths: Sequence[str | os.PathLike[str]] = (), *, workers: int | None = None,
                    on_progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from slsa_models.digest import sha256_file
 from slsa_models.errors import ConflictError, InputError
-from slsa_models.manifest import Manifest, build_manifest
+from slsa_models.manifest import Manifest, digest_path
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify.bundle import read_provenance
 
@@ -69,21 +69,25 @@ def publish_folder(
     return store.put_bytes(key, manifest.to_bytes())
 
 
-def publish_path(
+def publish_digested(
     store: ArtifactStore,
     model_name: str,
     path: str | os.PathLike[str],
+    digest: str | Manifest,
     *,
-    ignore_paths: Sequence[str] = (),
     on_progress: Callable[[int], None] | None = None,
 ) -> StoredObject:
+    """Store a model file (``digest`` its hex SHA-256) or folder (``digest`` its manifest),
+    as ``digest_path`` returned them."""
+    if isinstance(digest, Manifest):
+        return publish_folder(store, model_name, path, digest, on_progress=on_progress)
+    return publish_model(store, model_name, path, sha256=digest, on_progress=on_progress)
+
+
+def publish_path(store: ArtifactStore, model_name: str, path: str | os.PathLike[str], *,
+                 ignore_paths: Sequence[str] = ()) -> StoredObject:
     """Store a model file or folder (see ``publish_model`` and ``publish_folder``)."""
-    if Path(path).is_dir():
-        manifest = build_manifest(path, ignore_paths)
-        return publish_folder(store, model_name, path, manifest, on_progress=on_progress)
-    if ignore_paths:
-        raise InputError("--ignore-paths applies to a model folder, not a file")
-    return publish_model(store, model_name, path, on_progress=on_progress)
+    return publish_digested(store, model_name, path, digest_path(path, ignore_paths))
 
 
 def publish_provenance(

@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import task
 
 from slsa_models.manifest import Manifest
-from slsa_models.publishing import publish_folder, publish_model, publish_provenance
+from slsa_models.publishing import publish_digested, publish_provenance
 from slsa_models.store import StoredObject, layout, open_store
 from tasks.policy import IN_MEMORY, STORE_IO
 
@@ -23,11 +23,7 @@ def check_store(store_uri: str, model_name: str) -> str:
 @task(name="store-model", **STORE_IO)
 def store_model(store_uri: str, model_name: str, path: Path, digest: str | Manifest) -> StoredObject:
     """A file at its content-addressed key, or a folder's files and then its manifest."""
-    store = open_store(store_uri)
-    if isinstance(digest, Manifest):
-        stored = publish_folder(store, model_name, path, digest)
-    else:
-        stored = publish_model(store, model_name, path, sha256=digest)
+    stored = publish_digested(open_store(store_uri), model_name, path, digest)
     print(f"stored {stored.uri}")
     return stored
 

@@ -374,3 +374,31 @@ def test_a_folder_copy_verifies_the_same_as_the_original(checkpoint: Path, tmp_p
     copy = tmp_path / "copy"
     shutil.copytree(checkpoint, copy)
     assert build_manifest(copy, workers=1) == build_manifest(checkpoint, workers=4)
+
+
+def test_the_command_line_digests_attests_and_publishes_a_folder(
+    checkpoint: Path, file_store_uri: str, builder: dict[str, Any], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Outside Prefect: `digest`, `attest` and `publish` take the folder; the gate then passes."""
+    import json
+
+    from slsa_models.cli import main as cli
+
+    assert cli(["digest", "--model-name", MODEL, str(checkpoint)]) == 0
+    manifest = build_manifest(checkpoint)
+    assert capsys.readouterr().out == "".join(f"{entry.sha256}  {MODEL}/{entry.path}\n" for entry in manifest.files)
+    bundle = tmp_path / "checkpoint.intoto.jsonl"
+    assert cli(["attest", "--private-key", str(builder["private"]), "--builder-id", BUILDER,
+                "--model-name", MODEL, str(checkpoint), "-o", str(bundle)]) == 0
+    assert cli(["publish", "--store", file_store_uri, "--model-name", MODEL, str(checkpoint), str(bundle)]) == 0
+    published = json.loads(capsys.readouterr().out)
+    key = f"models/{MODEL}/sha256-{manifest.digest.hex}/checkpoint.manifest"
+    assert published == {"model": open_store(file_store_uri).object_uri(key), "sha256": manifest.digest.hex,
+                         "provenance": open_store(file_store_uri).object_uri(key + ".intoto.jsonl")}
+    (tmp_path / "work").mkdir()
+    verdict, smoke = deploy.Gate(open_store(file_store_uri), MODEL, builder["policy"]).run(tmp_path / "work")
+    assert verdict.passed and smoke.status == "passed", verdict.reason
+    assert cli(["digest", str(checkpoint)]) == 2
+    assert capsys.readouterr().err == (f"error: {checkpoint}: a model folder's files are named <model>/<path>: "
+                                       "give --model-name\n")
