@@ -151,6 +151,7 @@ class Workflow:
     owner_id: str = "2002"
     run: str = "77/attempts/1"
     host: str = "github.com"
+    builder_id: str | None = None  # runDetails.builder.id; default the signer workflow
 
     def url(self, path: str) -> str:
         return f"https://{self.host}/{path}"
@@ -195,7 +196,7 @@ class Workflow:
                                           "digest": {"gitCommit": self.commit}}],
             },
             "runDetails": {
-                "builder": {"id": self.signer},
+                "builder": {"id": self.builder_id or self.signer},
                 "metadata": {"invocationId": self.url(f"{self.repository}/actions/runs/{self.run}")},
             },
         }

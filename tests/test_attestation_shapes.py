@@ -9,7 +9,8 @@ of ``gh attestation verify`` (cli/cli pkg/cmd/attestation/verify) and the verdic
 
 - a reusable workflow pinned by commit SHA signs (the signer is another repository's
   workflow, ``@<sha>``): ``--repo``/``--owner`` alone fail, ``--signer-repo`` or
-  ``--signer-workflow`` (with or without the host) pass;
+  ``--signer-workflow`` (with or without the host) pass, also when ``builder.id`` is
+  ``https://github.com/actions/runner/github-hosted`` (no tagged builder: not a rule);
 - a self-hosted runner: passes unless ``--deny-self-hosted-runners``;
 - a SHA-512 subject: only ``--digest-alg sha512`` matches it;
 - a timestamp-only bundle (RFC 3161, no transparency-log entry, no SCT: GitHub's own
@@ -25,6 +26,7 @@ import base64
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,8 @@ def files(instance: SigstoreInstance, tmp_path_factory: pytest.TempPathFactory) 
         "reusable": write_bundle(where / "reusable.jsonl", instance.attest(sha256, REUSABLE)),
         "self-hosted": write_bundle(where / "self-hosted.jsonl",
                                     instance.attest(sha256, Workflow(runner="self-hosted"))),
+        "runner-builder": write_bundle(where / "runner-builder.jsonl", instance.attest(sha256, replace(
+            REUSABLE, builder_id="https://github.com/actions/runner/github-hosted"))),
         "sha512": write_bundle(where / "sha512.jsonl", instance.attest({NAME: {"sha512": SHA512}})),
         "both": write_bundle(where / "both.jsonl",
                              instance.attest({NAME: {"sha256": SHA256, "sha512": SHA512}})),
@@ -154,6 +158,9 @@ TABLE = [
     ("reusable", ("--repo", "acme/other", "--signer-repo", "github/artifact-attestations-workflows"),
      "root", fails("source-uri: expected https://github.com/acme/other, got https://github.com/acme/models "
                    "(the certificate records another source repository)")),
+    # builder.id is the runner (attest-build-provenance v2+), not a tagged builder: not a rule, as in gh
+    ("runner-builder", ("--repo", "acme/models", "--signer-repo", "github/artifact-attestations-workflows",
+                        "--deny-self-hosted-runners", "--source-ref", "refs/heads/main"), "root", SUCCEEDED),
     # a self-hosted runner
     ("self-hosted", ("--repo", "acme/models"), "root", SUCCEEDED),
     ("self-hosted", ("--repo", "acme/models", "--deny-self-hosted-runners"), "root",
