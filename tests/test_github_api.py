@@ -140,7 +140,9 @@ def test_from_the_policys_github_attestation_table() -> None:
     assert found is not None and found.url(SHA256) == (
         f"https://api.acme.ghe.com/repos/acme/models/attestations/sha256:{SHA256}"
         "?per_page=16&predicate_type=https%3A%2F%2Fslsa.dev%2Fprovenance%2Fv1")
-    assert GitHubAttestations.for_policy(Policy(AttestationPolicy(owner="acme"))) is None
+    by_owner = GitHubAttestations.for_policy(Policy(AttestationPolicy(owner="acme")))
+    assert by_owner is not None and by_owner.url(SHA256).startswith(
+        f"https://api.github.com/orgs/acme/attestations/sha256:{SHA256}?per_page=16&")
     generator = GeneratorPolicy(source_uri="github.com/acme/models")
     assert GitHubAttestations.for_policy(Policy(generator)) is None
 
@@ -162,8 +164,9 @@ def test_from_the_policys_github_attestation_table() -> None:
     ({"api_url": "https://user:pw@api.github.com"},
      "GitHub API URL 'https://user:pw@api.github.com': attestations are fetched from"
      " https://api.github.com or https://api.NAME.ghe.com only"),
-    ({"repository": "too-legit"}, "GitHub repository 'too-legit': expected OWNER/REPO"),
-    ({"repository": "o/r/../x"}, "GitHub repository 'o/r/../x': expected OWNER/REPO"),
+    ({"repository": "o/r/../x"}, "GitHub repository 'o/r/../x': expected OWNER/REPO or OWNER"),
+    ({"repository": "o/.."}, "GitHub repository 'o/..': expected OWNER/REPO or OWNER"),
+    ({"repository": "-o"}, "GitHub repository '-o': expected OWNER/REPO or OWNER"),
 ])
 def test_only_github_api_hosts(options: dict[str, str], line: str) -> None:
     options.setdefault("repository", "o/r")

@@ -46,7 +46,8 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 60.0
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+_REPOSITORY = re.compile(rf"{_OWNER}(/(?!\.\.?$)[A-Za-z0-9._-]{{1,100}})?")  # OWNER/REPO or OWNER
 _TENANT_API = re.compile(r"api\.[a-z0-9-]+\.ghe\.com")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -57,9 +58,9 @@ class _Transient(Exception):
 
 @dataclass(frozen=True)
 class GitHubAttestations:
-    """Where to ask for a repository's attestations: ``repository`` (OWNER/REPO) on ``api_url``.
-
-    ``token`` defaults to $GITHUB_TOKEN; ``predicate_type`` filters on GitHub's side.
+    """Where to ask for attestations: ``repository`` (OWNER/REPO, the repository's list) or
+    an organization (OWNER alone, ``/orgs/OWNER/attestations``, as gh with ``--owner``) on
+    ``api_url``. ``token`` defaults to $GITHUB_TOKEN; ``predicate_type`` filters on GitHub's side.
     """
 
     repository: str
@@ -73,7 +74,7 @@ class GitHubAttestations:
 
     def __post_init__(self) -> None:
         if not isinstance(self.repository, str) or not _REPOSITORY.fullmatch(self.repository):
-            raise InputError(f"GitHub repository {self.repository!r}: expected OWNER/REPO")
+            raise InputError(f"GitHub repository {self.repository!r}: expected OWNER/REPO or OWNER")
         parts = urlsplit(self.api_url)
         host = (parts.hostname or "").lower()
         loopback = self.allow_loopback and host in LOOPBACK_HOSTS
@@ -93,13 +94,13 @@ class GitHubAttestations:
     @classmethod
     def for_policy(cls, policy: Any, **options: Any) -> GitHubAttestations | None:
         """Where the policy's ``[github-attestation]`` table says attestations come from: its
-        repository on its host, filtered on its predicate type; None without such a table or
-        when it names an owner only (the repository endpoint needs a repository)."""
+        repository (or its owner's organization) on its host, filtered on its predicate type;
+        None without such a table."""
         rules = policy.for_kind(KIND_GITHUB_ATTESTATION)
-        if rules is None or rules.repository is None:
+        if rules is None:
             return None
         options.setdefault("predicate_type", rules.predicate_type)
-        return cls.for_hostname(rules.repository, rules.hostname, **options)
+        return cls.for_hostname(rules.repository or rules.owner_name, rules.hostname, **options)
 
     def url(self, sha256_hex: str) -> str:
         """The list-attestations URL of the subject ``sha256:<sha256_hex>``."""
@@ -109,7 +110,8 @@ class GitHubAttestations:
         if self.predicate_type is not None:
             query["predicate_type"] = self.predicate_type
         base = self.api_url.rstrip("/")
-        return f"{base}/repos/{self.repository}/attestations/sha256:{sha256_hex}?{urlencode(query)}"
+        where = f"repos/{self.repository}" if "/" in self.repository else f"orgs/{self.repository}"
+        return f"{base}/{where}/attestations/sha256:{sha256_hex}?{urlencode(query)}"
 
     def fetch(self, sha256_hex: str, *, sleep: Callable[[float], None] = time.sleep) -> list[Attestation]:
         """The attestations GitHub lists for the digest (at most MAX_ATTESTATIONS).
