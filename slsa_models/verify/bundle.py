@@ -16,6 +16,7 @@ Anything that cannot be used at all raises ProvenanceError with one line.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -228,9 +229,54 @@ def _describe_bundle_error(error: BaseException) -> str:
     return one_line(str(error), limit=200)
 
 
+_MODEL_MEDIA_TYPES = frozenset({  # the media types sigstore_models' Bundle accepts
+    "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+})
+_ENVELOPE_KEYS = frozenset({"payload", "payloadType", "signatures"})
+
+
+def _plain_key_signed(document: dict[str, Any]) -> KeySignedEnvelope | None:
+    """The two common shapes (the local builder's bundle, a bare DSSE envelope) read without
+    sigstore_models, whose pydantic models take about 0.15 s to import: only documents of
+    exactly these keys and types, in canonical base64, which the models accept and decode
+    to the same values. Anything else (None) goes through the models, which also say
+    precisely what is wrong."""
+    hint = None
+    envelope: object = document
+    if "mediaType" in document:
+        material = document.get("verificationMaterial")
+        if (document.keys() != {"mediaType", "verificationMaterial", "dsseEnvelope"}
+                or document["mediaType"] not in _MODEL_MEDIA_TYPES
+                or not isinstance(material, dict) or material.keys() != {"publicKey", "tlogEntries"}
+                or material["tlogEntries"] != [] or not isinstance(material["publicKey"], dict)
+                or material["publicKey"].keys() != {"hint"} or not isinstance(material["publicKey"]["hint"], str)):
+            return None
+        envelope, hint = document["dsseEnvelope"], material["publicKey"]["hint"]
+    if not isinstance(envelope, dict) or envelope.keys() != _ENVELOPE_KEYS:
+        return None
+    payload_type, payload, signatures = envelope["payloadType"], envelope["payload"], envelope["signatures"]
+    if (not isinstance(payload_type, str) or not isinstance(payload, str) or not isinstance(signatures, list)
+            or not signatures or not all(
+                isinstance(sig, dict) and sig.keys() in ({"sig"}, {"sig", "keyid"})
+                and isinstance(sig["sig"], str) and isinstance(sig.get("keyid", ""), str)
+                for sig in signatures)):
+        return None
+    try:
+        return KeySignedEnvelope(payload_type, base64.b64decode(payload, validate=True),
+                                 tuple(base64.b64decode(sig["sig"], validate=True) for sig in signatures), hint)
+    except ValueError:  # binascii.Error, or a str that is not ASCII
+        return None
+
+
 def _load_key_signed(label: str, document: dict[str, Any]) -> KeySignedEnvelope:
     """Parse through sigstore's protobuf-spec models (schema, base64): a bundle with
-    ``publicKey`` material, or a bare DSSE envelope."""
+    ``publicKey`` material, or a bare DSSE envelope (the common shapes without them)."""
+    plain = _plain_key_signed(document)
+    if plain is not None:
+        return plain
     from sigstore_models.bundle.v1 import Bundle
     from sigstore_models.intoto import Envelope
 
