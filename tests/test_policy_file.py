@@ -164,6 +164,10 @@ EXAMPLE_VERDICTS = {
         "source-uri: expected git+https://github.com/acme/models, got "
         "git+https://github.com/slsa-framework/example-package in the certificate "
         "(built from another repository)",
+    "oms.toml":
+        "source-uri: expected git+https://github.com/acme/models, got "
+        "git+https://github.com/slsa-framework/example-package in the certificate "
+        "(built from another repository)",
     # the generator vector is evidence of a kind these examples do not trust
     "github-attestation.toml":
         "evidence-kind: expected github-attestation, got slsa-github-generator (the policy does "

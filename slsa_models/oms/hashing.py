@@ -21,6 +21,14 @@ from slsa_models.untrusted import open_regular_file
 CHUNK = 1 << 20
 
 
+def in_flight(jobs: int) -> int:
+    """How many files (or shards) to hash at once: the cores plus four, as concurrent.futures'
+    default (and model_signing): the files then finish together instead of the last one
+    alone on one core, and on a shared machine the hashing keeps its share of the cores.
+    Each holds one 1 MiB buffer."""
+    return max(1, min(jobs, default_workers() + 4))
+
+
 def shard_ranges(size: int, shard_size: int) -> list[tuple[int, int]]:
     """model_signing's shards of a file of ``size`` bytes: none for an empty file."""
     return [(start, min(start + shard_size, size)) for start in range(0, size, shard_size)]
@@ -52,7 +60,7 @@ def hash_shards(root: str | os.PathLike[str], paths: Sequence[str], shard_size: 
     for path in paths:
         full = top / path if path != "." else top
         jobs += [(path, full, start, end) for start, end in shard_ranges(os.stat(full).st_size, shard_size)]
-    count = min(workers or default_workers(), max(1, len(jobs)))
+    count = min(workers or in_flight(len(jobs)), max(1, len(jobs)))
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="shard") as pool:
         digests = pool.map(lambda job: _hash_range(job[1], job[2], job[3]), jobs)
         return {f"{path}:{start}:{end}": digest

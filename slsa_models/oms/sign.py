@@ -32,7 +32,7 @@ def _resources(path: Path, ignore: Sequence[str], *, ignore_git_paths: bool, all
                shard_size: int | None, workers: int | None) -> dict[str, str]:
     from slsa_models.digest import sha256_file
     from slsa_models.manifest import hash_files
-    from slsa_models.oms.hashing import hash_shards, list_model_files
+    from slsa_models.oms.hashing import hash_shards, in_flight, list_model_files
 
     if not allow_symlinks and path.is_symlink():
         raise InputError(f"{path}: is a symlink (give --allow_symlinks to follow it)")
@@ -47,7 +47,7 @@ def _resources(path: Path, ignore: Sequence[str], *, ignore_git_paths: bool, all
         raise InputError(f"{path}: the model folder has no files to sign")
     if shard_size:
         return hash_shards(path, paths, shard_size, workers=workers)
-    return hash_files(path, paths, workers=workers)
+    return hash_files(path, paths, workers=workers or in_flight(len(paths)))
 
 
 def sign_model(path: str | os.PathLike[str], private_key: ec.EllipticCurvePrivateKey | str | os.PathLike[str],

@@ -369,7 +369,7 @@ def hash_model(model_path: Path, manifest: SignedManifest, ignore_paths: Sequenc
     from slsa_models.digest import sha256_file
     from slsa_models.manifest import hash_files
     from slsa_models.oms.format import split_shard
-    from slsa_models.oms.hashing import hash_shards, list_model_files
+    from slsa_models.oms.hashing import hash_shards, in_flight, list_model_files
 
     if not allow_symlinks and model_path.is_symlink():
         raise InputError(f"{model_path}: is a symlink (give --allow_symlinks to follow it)")
@@ -389,7 +389,7 @@ def hash_model(model_path: Path, manifest: SignedManifest, ignore_paths: Sequenc
         paths = [path for path in paths if path in signed]
     if shards:
         return hash_shards(model_path, paths, manifest.shard_size or 1, workers=workers)
-    return hash_files(model_path, paths, workers=workers)
+    return hash_files(model_path, paths, workers=workers or in_flight(len(paths)))
 
 
 # -- reports -----------------------------------------------------------------------------
