@@ -1,4 +1,5 @@
-"""Make OMS signatures that ``model_signing verify`` accepts: key and certificate kinds.
+"""Make OMS signatures that ``model_signing verify`` accepts: key and certificate kinds, and
+keyless Sigstore where an OIDC identity exists (GitHub Actions).
 
     sig = sign_model("checkpoint/", load_private_key("key.pem"))            # -> bytes
     sig = sign_model("model.keras", key, certificate=cert, chain=[intermediate, root])
@@ -15,7 +16,7 @@ import base64
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -60,11 +61,23 @@ def sign_model(path: str | os.PathLike[str], private_key: ec.EllipticCurvePrivat
     ``ignore_paths`` are relative to the folder; ``signature_path``, when inside the
     folder, is left out too (and recorded, as model_signing does). With ``certificate``
     (whose key must be ``private_key``'s) and its ``chain``, a certificate-kind signature;
-    else a key-kind one. ``model_name`` (default: the file or folder name) is the subject's name.
+    else a key-kind one. ``model_name`` (default: the file or folder name) is the subject's
+    name: the gate reads it as the model the signature names.
     """
     key = private_key if isinstance(private_key, ec.EllipticCurvePrivateKey) else load_private_key(private_key)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in CURVES:
         raise InputError("the signing key is not an ECDSA key on P-256, P-384 or P-521")
+    payload = model_payload(path, ignore_paths=ignore_paths, signature_path=signature_path,
+                            ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks,
+                            model_name=model_name, shard_size=shard_size, workers=workers)
+    return sign_payload(payload, key, certificate=certificate, chain=chain)
+
+
+def model_payload(path: str | os.PathLike[str], *, ignore_paths: Sequence[str] = (),
+                  signature_path: str | os.PathLike[str] | None = None, ignore_git_paths: bool = True,
+                  allow_symlinks: bool = False, model_name: str | None = None,
+                  shard_size: int | None = None, workers: int | None = None) -> bytes:
+    """The in-toto statement (bytes) an OMS signature of ``path`` signs (see ``sign_model``)."""
     if shard_size is not None and (isinstance(shard_size, bool) or not isinstance(shard_size, int)
                                    or shard_size < 1):
         raise InputError(f"shard size {shard_size!r}: expected a positive number of bytes")
@@ -78,9 +91,8 @@ def sign_model(path: str | os.PathLike[str], private_key: ec.EllipticCurvePrivat
                            shard_size=shard_size, workers=workers)
     recorded = tuple(dict.fromkeys(ignore + (list(GIT_PATHS) if ignore_git_paths else [])))
     name = model_name or model.resolve().name
-    payload = build_statement(name, SHARDS if shard_size else FILES, resources, ignore_paths=recorded,
-                              allow_symlinks=allow_symlinks, shard_size=shard_size)
-    return sign_payload(payload, key, certificate=certificate, chain=chain)
+    return build_statement(name, SHARDS if shard_size else FILES, resources, ignore_paths=recorded,
+                           allow_symlinks=allow_symlinks, shard_size=shard_size)
 
 
 def sign_payload(payload: bytes, key: ec.EllipticCurvePrivateKey, *,
@@ -111,6 +123,41 @@ def sign_payload(payload: bytes, key: ec.EllipticCurvePrivateKey, *,
         },
     }
     return json.dumps(bundle, indent=2).encode("utf-8") + b"\n"
+
+
+def sign_payload_sigstore(payload: bytes, *, identity_token: str | None = None,
+                          trust_config: str | os.PathLike[str] | None = None,
+                          environ: Mapping[str, str] = os.environ) -> bytes:
+    """Keyless: a Sigstore bundle over ``payload`` with the given or ambient OIDC token (GitHub
+    Actions with ``id-token: write``), as ``model_signing sign sigstore``. Refused in one line,
+    before anything reaches the network, when there is no token."""
+    require_identity(identity_token, environ)
+    return _sigstore_bundle(payload, identity_token, trust_config)  # pragma: no cover - needs the internet
+
+
+def require_identity(identity_token: str | None, environ: Mapping[str, str] = os.environ) -> None:
+    """InputError unless a token is given or GitHub Actions offers an ambient one."""
+    from slsa_models.provenance.signers import ambient_oidc_available
+
+    if identity_token is None and not ambient_oidc_available(environ):
+        raise InputError("no OIDC identity for keyless signing: run in GitHub Actions with "
+                         "id-token: write, or give --identity_token (or sign with a key)")
+
+
+def _sigstore_bundle(payload: bytes, identity_token: str | None,
+                     trust_config: str | os.PathLike[str] | None) -> bytes:  # pragma: no cover - network
+    from sigstore.dsse import Statement
+    from sigstore.models import ClientTrustConfig
+    from sigstore.oidc import IdentityToken, detect_credential
+    from sigstore.sign import SigningContext
+
+    token = identity_token or detect_credential()
+    if not token:
+        raise InputError("no ambient OIDC credential: run in GitHub Actions with id-token: write")
+    config = (ClientTrustConfig.from_json(Path(trust_config).read_text(encoding="utf-8"))
+              if trust_config is not None else ClientTrustConfig.production())
+    with SigningContext.from_trust_config(config).signer(IdentityToken(token)) as signer:
+        return signer.sign_dsse(Statement(payload)).to_json().encode("utf-8") + b"\n"
 
 
 def write_signature(path: str | os.PathLike[str], data: bytes) -> None:
