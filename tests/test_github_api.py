@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +54,8 @@ def server() -> Iterator[tuple[str, Routes]]:
             routes.requests.append((self.path, self.headers))
             queue = routes.answers.get(self.path) or [(404, {}, b'{"message": "Not Found"}')]
             status, headers, body = queue.pop(0) if queue[1:] else queue[0]
+            headers = dict(headers)
+            time.sleep(float(headers.pop("X-Stall", "0")))  # a server that does not answer in time
             self.send_response(status)
             omit = headers.pop("X-Omit-Length", None) is not None
             headers.setdefault("Content-Type", "application/json; charset=utf-8")
@@ -248,6 +251,22 @@ def test_the_size_limit(server: tuple[str, Routes]) -> None:
 def test_http_refusals(server: tuple[str, Routes], status: int, reason: str, line: str) -> None:
     got = refusal(server, status, b"{}", Location="https://elsewhere.example/")
     assert got == f"cannot list attestations from BASE{PATH}: HTTP {status} {reason}{line}"
+
+
+def test_a_stalled_server_is_given_up_within_the_timeout(server: tuple[str, Routes]) -> None:
+    base, routes = server
+    answer(routes, 200, recorded(vector_bundle()), **{"X-Stall": "2"})
+    started = time.monotonic()
+    with pytest.raises(ProvenanceError) as error:
+        api(base, timeout=0.2, delays=()).fetch(SHA256)
+    assert time.monotonic() - started < 1.5
+    assert str(error.value) == (f"cannot list attestations from {base}{PATH}: timed out"
+                                " (gave up after 1 attempts)")
+
+
+def test_a_huge_json_number_is_one_line(server: tuple[str, Routes]) -> None:
+    got = refusal(server, 200, b'{"attestations": [' + b"1" * 5000 + b"]}")
+    assert got == f"BASE{PATH}: a JSON number with more than 4300 digits; refusing to read it"
 
 
 def test_transient_failures_are_retried_then_given_up(server: tuple[str, Routes]) -> None:
