@@ -215,3 +215,31 @@ def test_load_provenance_classifies_oms_signatures() -> None:
         load_provenance(b'{"mediaType": "x", "dsseEnvelope": {"payload": "' +
                         __import__("base64").b64encode(b'{"predicateType": '
                                                        b'"https://model_signing/signature/v1.0"}') + b'"}}')
+
+
+def _root(instance: str) -> dict[str, object]:
+    from importlib import resources
+
+    store = resources.files("sigstore._store")
+    return json.loads(store.joinpath(instance, "trusted_root.json").read_text())
+
+
+@pytest.mark.parametrize(("instance", "verdict"), [
+    ("https%3A%2F%2Ftuf-repo-cdn.sigstore.dev", 0), ("https%3A%2F%2Ftuf-repo-cdn.sigstage.dev", 1)])
+@pytest.mark.parametrize("shape", ["client-trust-config", "trusted-root"])
+def test_sigstore_vector_with_a_trust_config(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                             instance: str, verdict: int, shape: str) -> None:
+    root = _root(instance)
+    document = root if shape == "trusted-root" else {
+        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "trustedRoot": root}
+    config = tmp_path / "trust.json"
+    config.write_text(json.dumps(document))
+    code, _, err = run(capsys, *sigstore_args(VECTORS / "v1.0.1-sigstore"), "--trust_config", config)
+    assert code == verdict
+    if verdict:  # staging's Fulcio did not issue the public-good certificate
+        assert err.startswith("Verification failed: certificate-chain: "), err
+
+
+def test_a_missing_trust_config_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(capsys, *sigstore_args(VECTORS / "v1.0.1-sigstore"), "--trust-config", tmp_path / "no.json") == (
+        2, "", f"error: {tmp_path / 'no.json'}: no such trust configuration\n")
