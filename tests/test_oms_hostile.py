@@ -196,3 +196,45 @@ def test_keyless_signing_without_an_identity_is_refused_before_hashing(
         2, "error: no OIDC identity for keyless signing: run in GitHub Actions with id-token: write, or give "
            "--identity_token (or sign with a key)\n")
     assert not (root / "out.sig").exists()
+
+
+# -- properties: any input ends in the one error family, never another exception --------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from slsa_models.errors import ProvenanceError, StatementError  # noqa: E402
+from slsa_models.oms.format import parse_bundle, parse_manifest  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                max_size=4), max_leaves=20)
+KEYS = st.sampled_from(["_type", "subject", "predicateType", "predicate", "serialization", "resources", "name",
+                        "digest", "algorithm", "method", "hash_type", "shard_size", "ignore_paths", "sha256"])
+
+
+def _mutated_statement() -> st.SearchStrategy[dict[str, Any]]:
+    base = statement(GOOD)
+    return st.builds(lambda key, value: {**base, key: value} if key in base else
+                     {**base, "predicate": {**base["predicate"], key: value}}, KEYS, JSON)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_mutated_statement(), JSON))
+def test_any_statement_is_a_manifest_or_one_statement_error(document: Any) -> None:
+    try:
+        parse_manifest("application/vnd.in-toto+json", json.dumps(document).encode())
+    except StatementError as error:
+        assert "\n" not in str(error)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=64), JSON.map(lambda value: json.dumps(value).encode()),
+                 st.builds(lambda material, envelope: json.dumps(
+                     {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                      "verificationMaterial": material, "dsseEnvelope": envelope}).encode(), JSON, JSON)))
+def test_any_signature_file_is_a_bundle_or_one_provenance_error(raw: bytes) -> None:
+    try:
+        parse_bundle("model.sig", raw)
+    except ProvenanceError as error:
+        assert "\n" not in str(error)
