@@ -55,7 +55,7 @@ def deploy_flow(model_name: str, digest: str | None = None, store: str | None = 
     gate = deploy.Gate(open_store(store_uri), model_name, settings.policy,
                        provenance_url=settings.provenance_url, allow_pickle=settings.allow_pickle)
     deployer = deploy.deployer_for(settings.policy)
-    recorded_policy = deploy.policy_to_dict(settings.policy)
+    recorded_policy = {**deploy.policy_to_dict(settings.policy), "source": settings.source}
 
     candidate = find_model(gate, digest)
     evidence = fetch_evidence(gate, candidate)

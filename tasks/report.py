@@ -75,15 +75,68 @@ def publish_train_report(metadata: Mapping[str, Any]) -> None:
 
 
 def verification_markdown(record: deploy.DeploymentRecord) -> str:
-    """Every check with its expected and actual value and verdict, under the decision's summary."""
-    checks = summary.check_rows(record)
-    body = markdown_columns(checks) if checks else (
-        f"Verification did not run: {_cell(record.reason or 'no provenance')}"
-    )
-    return (
-        f"# {summary.headline(record)}\n\n{markdown_table(summary.summary_rows(record))}\n\n"
-        f"## Checks\n\n{body}\n"
-    )
+    """A report people can read: a short heading (mark, outcome, model, short digest), why it was
+    refused, the facts with links (train run, source commit, policy), then every check with a
+    pass/fail mark, failed first, expected and actual one under the other (no wide table)."""
+    passed = record.outcome == deploy.PROMOTED
+    heading = (f"# {summary.MARKS[passed]} {summary.outcome_word(record)} {escape(record.model_name)}"
+               f" · {summary.short_digest(record.digest)}")
+    report = summary.passed_report(record)
+    run_label, run_link = summary.train_run_link(report.get("invocation"))
+    source_label, source_link = summary.source_link(report.get("source_uri"), report.get("commit"))
+    facts = {
+        "digest": escape(record.digest or ""),
+        "built by": escape(report.get("builder_id") or "unverified"),
+        "train run": link(run_label, run_link),
+        "source": link(source_label, source_link),
+        "policy": escape(summary.policy_line(record.policy)),
+        "evidence": escape("; ".join(f"{piece.get('kind') or 'unusable'} "
+                                     f"({'passed' if piece.get('passed') else 'failed'})"
+                                     for piece in record.evidence) or "none"),
+        "smoke-load": escape(f"{record.smoke_load.get('status', 'not-run')}: {record.smoke_load.get('detail', '')}"),
+        "object": escape(_short_object(record)),
+        "record": escape(f"#{record.sequence}, {record.decided_at}"),
+    }
+    reason = f"> **Why:** {escape(record.reason)}\n\n" if record.reason else ""
+    rows = summary.checks_failed_first(record)
+    failed = sum(row["verdict"] == summary.VERDICTS[False] for row in rows)
+    checks = "\n".join(_check_item(row) for row in rows) if rows else \
+        f"Verification did not run: {escape(record.reason or 'no provenance')}"
+    title = f"## Checks: {failed} failed, {len(rows) - failed} passed" if rows else "## Checks"
+    listed = "\n".join(f"- **{name}:** {value}" for name, value in facts.items())
+    return f"{heading}\n\n{reason}{listed}\n\n{title}\n\n{checks}\n"
+
+
+def _check_item(row: Mapping[str, str]) -> str:
+    passed = row["verdict"] == summary.VERDICTS[True]
+    item = f"- {summary.MARKS[passed]} {'PASS' if passed else '**FAIL**'} **{escape(row['check'])}**  \n" \
+           f"  expected: {escape(row['expected'])}  \n" \
+           f"  actual: {escape(row['actual'])}"
+    return item + (f"  \n  {escape(row['detail'])}" if row["detail"] else "")
+
+
+def _short_object(record: deploy.DeploymentRecord) -> str:
+    """The object's URI with its digest shortened (the full digest has its own row)."""
+    label = summary.object_label(record)
+    hex_digest = (record.digest or "").removeprefix("sha256:")
+    return label.replace(hex_digest, hex_digest[:12] + "…") if hex_digest else label
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def escape(text: str) -> str:
+    """Plain text for markdown: values from provenance or records cannot add links, images, HTML
+    or table cells; runs of whitespace become one space, control characters are shown escaped."""
+    from slsa_models.verify.report import printable
+
+    escaped = _MARKDOWN.sub(r"\\\1", printable(" ".join(str(text).split())))
+    return escaped.replace("://", "\\://").replace("www.", "www\\.")  # no autolinks either
+
+
+def link(label: str, url: str | None) -> str:
+    """A markdown link for URLs this module built (relative UI paths, github.com), else plain text."""
+    return f"[{escape(label)}]({url})" if url else escape(label)
 
 
 @task(name="report", **IN_MEMORY)
@@ -96,7 +149,7 @@ def publish_deploy_report(gate: deploy.Gate, deployer: deploy.Deployer, decision
     create_markdown_artifact(
         key=artifact_key("verification", record.model_name),
         markdown=verification_markdown(record),
-        description=summary.headline(record),
+        description=f"{summary.MARKS[record.outcome == deploy.PROMOTED]} {summary.headline(record)}",
     )
     try:
         history = deploy.read_history(gate.store, record.model_name, deployer.trusted)
@@ -108,3 +161,9 @@ def publish_deploy_report(gate: deploy.Gate, deployer: deploy.Deployer, decision
         table=summary.history_rows(history),
         description=f"{record.model_name}: {note}",
     )
+    try:
+        deployed = summary.deployed_rows(gate.store, deployer.trusted)
+        note = f"what is deployed for each of the {len(deployed)} models in {gate.store.uri}"
+    except SlsaModelsError as error:
+        deployed, note = [], f"the store could not be listed ({error})"
+    create_table_artifact(key="deployments", table=deployed, description=note)

@@ -136,12 +136,31 @@ def test_verified_model_is_deployed_with_report_and_history(prefect_server: str,
 
     artifacts = artifacts_of(run_id)
     markdown = artifacts["verification-example"].data
-    assert markdown.startswith(f"# DEPLOYED {MODEL} sha256:{BINARY_SHA256}")
-    for check in result["verification"][0]["checks"]:
-        assert f"| {check['name']} | PASSED | {check['expected']} |" in markdown
+    checks = result["verification"][0]["checks"]
+    assert markdown.splitlines()[0] == f"# ✓ DEPLOYED {MODEL} · sha256:{BINARY_SHA256[:12]}"
+    assert f"## Checks: 0 failed, {len(checks)} passed" in markdown
+    assert re.findall(r"^- (✓ PASS|✗ \*\*FAIL\*\*) \*\*([a-z-]+)\*\*", markdown, re.MULTILINE) == [
+        ("✓ PASS", check["name"]) for check in checks]
+    from tasks.report import escape
+    for check in checks:  # expected and actual one under the other, escaped, never a wide row
+        assert f"  expected: {escape(check['expected'])}  \n  actual: {escape(check['actual'])}" in markdown
+    commit = result["verification"][0]["commit"]
+    assert f"- **source:** [slsa-framework/example-package @ {commit[:12]}]" \
+           f"(https://github.com/slsa-framework/example-package/commit/{commit})\n" in markdown
+    invocation = result["verification"][0]["invocation"]
+    assert invocation.startswith("https://github.com/slsa-framework/example-package/actions/runs/")
+    assert f"- **train run:** [{escape(invocation.removeprefix('https://github.com/'))}]({invocation})\n" in markdown
+    [policy] = [line for line in markdown.splitlines() if line.startswith("- **policy:**")]
+    assert policy == ("- **policy:** the run's trust parameters: trusts slsa-github-generator, github-attestation; "
+                      "requires any one kind")
     table = artifacts["deployments-example"].data
     rows = json.loads(table) if isinstance(table, str) else table
     assert [row["outcome"] for row in rows] == ["promoted"]
+    everything = artifacts["deployments"].data
+    everything = json.loads(everything) if isinstance(everything, str) else everything
+    assert everything == [{"model": MODEL, "deployed": f"sha256:{BINARY_SHA256[:12]}", "file": BINARY.name,
+                           "record": "#0 promoted", "decided at": result["decided_at"],
+                           "flow run": str(run_id)}]
 
 
 def test_latest_stored_model_is_chosen_without_digest(prefect_server: str, file_store_uri: str) -> None:
@@ -224,9 +243,13 @@ def test_replaced_model_bytes_are_refused_and_reported(
 
     artifacts = artifacts_of(run_id)
     markdown = artifacts["verification-example"].data
-    assert markdown.startswith(f"# REFUSED {MODEL} sha256:")
-    assert "| subject-digest | FAILED |" in markdown and "| model-digest | FAILED |" in markdown
-    assert "| signature | PASSED |" in markdown
+    tampered_hex = hashlib.sha256(bytes(tampered)).hexdigest()
+    assert markdown.splitlines()[0] == f"# ✗ REFUSED {MODEL} · sha256:{tampered_hex[:12]}"
+    assert markdown.splitlines()[2].startswith("> **Why:** SLSA verification failed: subject-digest: expected")
+    marks = re.findall(r"^- (✓ PASS|✗ \*\*FAIL\*\*) \*\*([a-z-]+)\*\*", markdown, re.MULTILINE)
+    fail = "✗ **FAIL**"
+    assert marks[:2] == [(fail, "subject-digest"), (fail, "model-digest")]  # failed checks first
+    assert ("✓ PASS", "signature") in marks[2:] and all(mark == "✓ PASS" for mark, _ in marks[2:])
 
 
 def test_refusal_leaves_the_deployed_model_in_place(prefect_server: str, file_store_uri: str) -> None:

@@ -160,18 +160,30 @@ def test_verification_artifact_names_the_run_and_every_check(stack: SharedStack,
                                                              tmp_path: Path) -> None:
     run = deploy_run(stack)
     [artifact] = [a for a in stack.api.artifacts(run["id"]) if a["key"] == f"verification-{MODEL}"]
-    checks = re.findall(r"^\| ([a-z-]+) \| (PASSED|FAILED) \|", artifact["data"], re.MULTILINE)
-    assert checks and all(verdict == "PASSED" for _, verdict in checks)
+    checks = re.findall(r"^- (✓ PASS|✗ \*\*FAIL\*\*) \*\*([a-z-]+)\*\*", artifact["data"], re.MULTILINE)
+    assert checks and all(mark == "✓ PASS" for mark, _ in checks)
     digest = re.search(r"sha256:[0-9a-f]{64}", artifact["description"]).group(0)
 
     # The artifact's stable key lists this run's version of it ...
     _, html = browser.open(f"{stack.config.ui_url}/artifacts/key/verification-{MODEL}", run["name"])
     assert f"/artifacts/artifact/{artifact['id']}" in html
-    # ... which shows the verdict and every check, and links back to the deploy run.
-    _, html = browser.open(f"{stack.config.ui_url}/artifacts/artifact/{artifact['id']}",
-                           f"DEPLOYED {MODEL} {digest}", f"Flow Run {run['name']}",
-                           *(f"{name} {verdict}" for name, verdict in checks))
+    # ... which shows the short heading, every check with its mark, the train run's link, and
+    # links back to the deploy run.
+    text, html = browser.open(f"{stack.config.ui_url}/artifacts/artifact/{artifact['id']}",
+                              f"✓ DEPLOYED {MODEL} · {digest[:19]}", f"Flow Run {run['name']}",
+                              f"Checks: 0 failed, {len(checks)} passed",
+                              *(f"{mark} {name} expected:" for mark, name in checks))
     assert f"/runs/flow-run/{run['id']}" in html
+    train_run = re.search(r"^- \*\*train run:\*\* \[flow run [0-9a-f]{8}\]\((/runs/flow-run/[0-9a-f-]{36})\)$",
+                          artifact["data"], re.MULTILINE)
+    assert train_run and f'href="{train_run.group(1)}"' in html
+    # Expected and actual are readable without scrolling sideways: no check reaches past the window.
+    overflow = browser.evaluate(
+        "Array.from(document.querySelectorAll('li')).filter(e => e.innerText.includes('actual:')"
+        " || e.innerText.includes('policy:')).filter(e => e.getBoundingClientRect().right > window.innerWidth"
+        " || e.scrollWidth > e.clientWidth + 1).length")
+    assert overflow == 0
+    assert browser.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth") is True
 
     shot = tmp_path / "ui-deploy-run.png"
     browser.screenshot(shot)
@@ -179,3 +191,10 @@ def test_verification_artifact_names_the_run_and_every_check(stack: SharedStack,
     assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24]) == WINDOW
     if os.environ.get("SLSA_MODELS_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_deployments_artifact_lists_what_is_deployed_for_every_model(stack: SharedStack, browser: Browser) -> None:
+    [table] = [a for a in stack.api.artifacts(deploy_run(stack)["id"]) if a["key"] == "deployments"]
+    rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+    assert MODEL in [row["model"] for row in rows]
+    browser.open(f"{stack.config.ui_url}/artifacts/key/deployments", "deployments")

@@ -34,6 +34,7 @@ class Trust:
     policy: Policy
     allow_pickle: bool = False
     provenance_url: str | None = None
+    source: str = ""  # where the policy came from, for reports: a file, or the run's parameters
 
 
 def given_options(trust: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -56,8 +57,10 @@ def resolve_trust(trust: Mapping[str, Any] | None, *, from_deployment: bool,
         extras = {name: options.pop(name, None) for name in TRUST_EXTRAS}
         policy = policy_from_options(policy_file=extras["policy_file"],
                                      accept_unnamed=bool(extras["accept_unnamed"]), **options)
-        return Trust(policy, bool(extras["allow_pickle"]), extras["provenance_url"])
-    return Trust(configured_policy(environ), environ.get(ALLOW_PICKLE_ENV) == "1")
+        source = f"policy file {extras['policy_file']}" if extras["policy_file"] else "the run's trust parameters"
+        return Trust(policy, bool(extras["allow_pickle"]), extras["provenance_url"], source)
+    return Trust(configured_policy(environ), environ.get(ALLOW_PICKLE_ENV) == "1",
+                 source=f"policy file {environ.get(POLICY_ENV)} ({POLICY_ENV})")
 
 
 def configured_policy(environ: Mapping[str, str] = os.environ) -> Policy:

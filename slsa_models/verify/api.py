@@ -132,6 +132,7 @@ def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         payload=signature.payload,
         named_models=named_models(provenance, results),
         subjects=provenance.subject_digests(),
+        invocation=provenance.invocation,
     )
 
 

@@ -147,4 +147,5 @@ def verify_key_signed(loaded: LoadedProvenance, artifacts: Sequence[Artifact],
         signer_key=signer.name,
         named_models=named_models(provenance, results),
         subjects=provenance.subject_digests(),
+        invocation=provenance.invocation,
     )

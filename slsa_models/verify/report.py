@@ -81,6 +81,7 @@ class Report:
     named_models: tuple[str, ...] = ()  # the models the verified evidence names (see names.py)
     # (name, sha256 hex) of every subject of the VERIFIED statement; empty when nothing verified
     subjects: tuple[tuple[str, str], ...] = ()
+    invocation: str | None = None  # the build run the verified provenance names (a URL or run id)
 
     def failed_checks(self) -> list[Check]:
         return [check for check in self.checks if not check.passed]
@@ -100,6 +101,7 @@ class Report:
             "builder_id": self.builder_id,
             "source_uri": self.source_uri,
             "commit": self.commit,
+            **({"invocation": self.invocation} if self.invocation is not None else {}),
             "provenance_sha256": self.provenance_sha256,
             **({"signer_key": self.signer_key} if self.signer_key is not None else {}),
             "named_models": list(self.named_models),

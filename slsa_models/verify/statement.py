@@ -76,6 +76,11 @@ class Provenance:
             if (digest := subject.digest.get("sha256", "").lower())
         }
 
+    @property
+    def invocation(self) -> str | None:
+        """The build run this provenance names: the first run URI or id it records."""
+        return next((uri for _, uri in self.invocation_uris if uri), None)
+
     def subject_digests(self) -> tuple[tuple[str, str], ...]:
         """(name, sha256 hex) of every subject with a SHA-256 digest, in statement order."""
         return tuple((subject.name, digest) for subject in self.subjects
