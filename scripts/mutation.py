@@ -90,6 +90,7 @@ VERIFY_TESTS = [
     "tests/test_policy_rules.py",
 ]
 DEPLOY_TESTS = [
+    "tests/test_deploy_history.py",
     "tests/test_deploy_gate.py",
     "tests/test_deploy_promote.py",
     "tests/test_hostile_records.py",

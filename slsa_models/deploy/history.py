@@ -19,7 +19,7 @@ from slsa_models.deploy.records import (
     open_record,
     record_digest,
 )
-from slsa_models.errors import ConflictError, CorruptRecordError, NotFoundError, UntrustedRecordError
+from slsa_models.errors import ConflictError, CorruptRecordError, InputError, NotFoundError, UntrustedRecordError
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.store import ArtifactStore, MissingObjectError, layout
 from slsa_models.verify.keys import TrustedKey
@@ -127,6 +127,6 @@ def read_history(store: ArtifactStore, model_name: str, deployers: tuple[Trusted
         try:
             data = store.read_bytes(key, max_size=MAX_RECORD_BYTES)
             records.append(open_record(data, deployers, store.object_uri(key)).record)
-        except (MissingObjectError, CorruptRecordError, UntrustedRecordError):
-            continue
+        except (MissingObjectError, CorruptRecordError, UntrustedRecordError, InputError):
+            continue  # InputError: larger than a record can be (refused unread)
     return records
