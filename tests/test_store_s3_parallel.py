@@ -304,10 +304,10 @@ def test_parallel_upload_round_trip(s3_store_uri: str, s3_client: Any, big_file:
 
 def test_parallel_upload_failing_part_aborts(s3_store_uri: str, s3_client: Any, big_file: Path) -> None:
     class FailingPart(S3Store):
-        def _upload_part(self, full: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        def _upload_part(self, full: str, upload_id: str, number: int, body: Any) -> dict[str, Any]:
             if number == 3:
                 raise StoreError("S3 request failed: part 3 broke")
-            return super()._upload_part(full, upload_id, number, data)
+            return super()._upload_part(full, upload_id, number, body)
 
     bucket, prefix = _split(s3_store_uri)
     store = FailingPart(bucket, prefix, multipart_threshold=PART, part_size=PART, max_concurrency=4)

@@ -10,9 +10,10 @@ multipart uploads), which S3 verifies on receipt.
 
 Uploads: files up to ``multipart_threshold`` are read once into memory,
 hashed and put; larger files go up in parts, ``max_concurrency`` parts at a
-time in parallel (each with its own SHA-256 checksum), with the whole-object
-digest checked before the upload is completed (and the upload aborted on any
-failure). Memory stays bounded by ``max_concurrency`` parts.
+time in parallel, each streamed from the file with its own SHA-256 checksum,
+while the whole file is hashed in order and checked against the digest
+before the upload is completed (and the upload aborted on any failure).
+Memory stays at a few 1 MiB chunks per worker, whatever the part size.
 
 Downloads: the first GET asks for the first ``download_part_size`` bytes; an
 object that fits is done with that one request. A larger one is fetched with
@@ -250,34 +251,47 @@ class S3Store(ArtifactStore):
         size: int,
         on_progress: Progress | None,
     ) -> dict[str, Any]:
-        """Upload the parts in parallel; complete only if the bytes sent hash to ``digest``.
+        """Upload the parts in parallel; complete only if the file still hashes to ``digest``.
 
-        The file is read and hashed in order by this thread; at most ``max_concurrency``
-        parts are in memory (being uploaded) at a time. Progress is reported in part order.
+        Each of at most ``max_concurrency`` workers streams its part from the file (``pread``:
+        nothing of it held in memory), after hashing it for the part's checksum, which S3
+        verifies on receipt. Meanwhile this thread hashes the whole file in order, so the
+        bytes are checked against ``digest`` while they go up. Memory stays at a few chunks
+        per worker, whatever the part size. Progress is reported in part order.
         """
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS / MIB) * MIB)
+        count = math.ceil(size / part_size)
+        fd = source.fileno()
         upload_id = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=full, Metadata={"sha256": digest}, ChecksumAlgorithm="SHA256"
         )["UploadId"]
-        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="s3-upload")
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, count), thread_name_prefix="s3-upload")
         pending: deque[tuple[int, Future[dict[str, Any]]]] = deque()
         parts: list[dict[str, Any]] = []
+
+        def submit() -> None:
+            number = len(parts) + len(pending) + 1
+            start = (number - 1) * part_size
+            length = min(part_size, size - start)
+            pending.append((length, pool.submit(self._upload_part, full, upload_id, number,
+                                                _FilePart(fd, start, length))))
 
         def finish_oldest() -> None:
             length, future = pending.popleft()
             parts.append(future.result())
             if on_progress is not None:
                 on_progress(length)
+            if len(parts) + len(pending) < count:
+                submit()
 
         try:
-            whole = hashlib.sha256()
-            source.seek(0)
-            while chunk := source.read(part_size):
+            for _ in range(min(self.max_concurrency, count)):
+                submit()
+            whole, hashed = hashlib.sha256(), 0
+            while chunk := os.pread(fd, CHUNK_SIZE, hashed):
                 whole.update(chunk)
-                number = len(parts) + len(pending) + 1
-                pending.append((len(chunk), pool.submit(self._upload_part, full, upload_id, number, chunk)))
-                del chunk  # the pending upload holds the part until it is sent
-                while len(pending) >= self.max_concurrency:
+                hashed += len(chunk)
+                while pending and pending[0][1].done():
                     finish_oldest()
             while pending:
                 finish_oldest()
@@ -302,14 +316,14 @@ class S3Store(ArtifactStore):
         finally:
             pool.shutdown(wait=False)
 
-    def _upload_part(self, full: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
-        checksum = _b64(hashlib.sha256(data).digest())
+    def _upload_part(self, full: str, upload_id: str, number: int, body: _FilePart) -> dict[str, Any]:
+        checksum = _b64(body.sha256())
         response = self.client.upload_part(
             Bucket=self.bucket,
             Key=full,
             UploadId=upload_id,
             PartNumber=number,
-            Body=data,
+            Body=body,
             ChecksumAlgorithm="SHA256",
             ChecksumSHA256=checksum,
         )
@@ -507,6 +521,40 @@ class S3Store(ArtifactStore):
             if version_id is not None:
                 uri = f"{uri} (version {version_id})"
             raise translate_error(exc, endpoint=self.endpoint, bucket=self.bucket, uri=uri) from exc
+
+
+class _FilePart:
+    """Bytes ``start..start+length-1`` of an open file as the seekable body botocore streams
+    (and rewinds to retry), read with ``pread`` so that parts share one descriptor."""
+
+    def __init__(self, fd: int, start: int, length: int) -> None:
+        self.fd, self.start, self.length, self.position = fd, start, length, 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, size: int | None = -1) -> bytes:
+        remaining = self.length - self.position
+        size = remaining if size is None or size < 0 else min(size, remaining)
+        data = os.pread(self.fd, size, self.start + self.position) if size else b""
+        self.position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: self.length}[whence]
+        self.position = min(max(base + offset, 0), self.length)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def sha256(self) -> bytes:
+        """The part's SHA-256, streamed (the position is left where it was)."""
+        digest, offset, end = hashlib.sha256(), self.start, self.start + self.length
+        while offset < end and (chunk := os.pread(self.fd, min(CHUNK_SIZE, end - offset), offset)):
+            digest.update(chunk)
+            offset += len(chunk)
+        return digest.digest()
 
 
 class _Part:
