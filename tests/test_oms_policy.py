@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from slsa_models.errors import PolicyError
 from slsa_models.oms.sign import sign_model
@@ -235,3 +237,20 @@ def test_policy_file_refusals(tmp_path: Path, keys: Path, table: str, message: s
     with pytest.raises(PolicyError) as raised:
         load_policy(policy_file)
     assert str(raised.value) == f"{policy_file}: " + message.replace("{dir}", str(tmp_path))
+
+
+def test_the_recorded_policy_names_keys_and_roots_deterministically(keys: Path) -> None:
+    """Deployment records hash the policy's JSON form: no object addresses, roots by fingerprint."""
+    import json
+
+    from slsa_models.deploy.policy import policy_to_dict
+    from slsa_models.oms.trust import load_certificates
+
+    root = VECTORS / "keys" / "ca-cert.pem"
+    make = lambda: Policy(oms_policy(keys, certificate_chain=load_certificates([root])))  # noqa: E731
+    recorded = policy_to_dict(make())["kinds"]["oms"]
+    assert json.dumps(recorded, sort_keys=True) == json.dumps(policy_to_dict(make())["kinds"]["oms"], sort_keys=True)
+    der = x509.load_pem_x509_certificate(root.read_bytes()).public_bytes(serialization.Encoding.DER)
+    fingerprint = hashlib.sha256(der).hexdigest()
+    assert recorded["public_keys"] == [f"release (key hint {OMSKey('release', (keys / 'release.pub.pem').read_bytes()).hint})"]
+    assert recorded["certificate_chain"] == [f"CN=root-ca (sha256 {fingerprint})"]

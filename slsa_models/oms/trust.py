@@ -54,10 +54,40 @@ class OMSKey:
         object.__setattr__(self, "public_key", require_ec(key, f"public key {self.name!r}"))
         object.__setattr__(self, "hint", key_hint(self.public_key))
 
+    def __str__(self) -> str:  # how records and reports show it (deterministic: no object address)
+        return f"{self.name} (key hint {self.hint})"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "hint": self.hint}
+
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], name: str | None = None) -> OMSKey:
         data = read_regular_file(path, max_bytes=MAX_PEM_BYTES, what="public key file")
         return cls(name or os.fspath(path), public_key_from_pem(data, os.fspath(path)))
+
+
+@dataclass(frozen=True)
+class TrustedCertificate:
+    """A root certificate trusted for OMS certificate-kind signatures; shown by subject and
+    SHA-256 fingerprint (two roots may share a subject)."""
+
+    certificate: x509.Certificate
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.certificate, x509.Certificate):
+            raise InputError(f"a trusted certificate: expected x509.Certificate, got "
+                             f"{type(self.certificate).__name__}")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.certificate.fingerprint(hashes.SHA256()).hex()
+
+    def __str__(self) -> str:
+        try:
+            subject = self.certificate.subject.rfc4514_string()
+        except ValueError:
+            subject = "(unreadable subject)"
+        return f"{subject} (sha256 {self.fingerprint})"
 
 
 def public_key_from_pem(data: bytes | str, label: str) -> ec.EllipticCurvePublicKey:

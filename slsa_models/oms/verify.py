@@ -274,7 +274,7 @@ def verify_signer(bundle: OMSBundle, policy: OMSPolicy, sha256: str = "") -> Sig
     if bundle.signer == SIGNER_KEY:
         return _verify_key(bundle, policy.public_keys)
     if bundle.signer == SIGNER_CERTIFICATE:
-        return _verify_certificate(bundle, policy.certificate_chain)
+        return _verify_certificate(bundle, [trusted.certificate for trusted in policy.certificate_chain])
     return _verify_sigstore(bundle, policy, sha256)
 
 

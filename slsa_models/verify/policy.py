@@ -350,7 +350,7 @@ class OMSPolicy:
 
     kind: ClassVar[str] = KIND_OMS
     public_keys: tuple[Any, ...] = ()  # OMSKey
-    certificate_chain: tuple[Any, ...] = ()  # cryptography x509.Certificate
+    certificate_chain: tuple[Any, ...] = ()  # TrustedCertificate (x509.Certificate is wrapped)
     identity: str | None = None
     identity_provider: str | None = None
     trusted_root: Path | None = None
@@ -361,7 +361,7 @@ class OMSPolicy:
         from cryptography import x509
 
         from slsa_models.manifest import validate_relative_path
-        from slsa_models.oms.trust import OMSKey
+        from slsa_models.oms.trust import OMSKey, TrustedCertificate
 
         for name in ("public_keys", "certificate_chain", "ignore_paths"):
             value = getattr(self, name)
@@ -372,8 +372,11 @@ class OMSPolicy:
             raise PolicyError("oms public keys: expected OMSKey entries")
         if len({key.hint for key in self.public_keys}) != len(self.public_keys):
             raise PolicyError("oms public keys: the same key is listed twice")
-        if not all(isinstance(cert, x509.Certificate) for cert in self.certificate_chain):
+        if not all(isinstance(cert, x509.Certificate | TrustedCertificate) for cert in self.certificate_chain):
             raise PolicyError("oms certificate chain: expected x509.Certificate entries")
+        object.__setattr__(self, "certificate_chain", tuple(
+            cert if isinstance(cert, TrustedCertificate) else TrustedCertificate(cert)
+            for cert in self.certificate_chain))
         for name in ("identity", "identity_provider"):
             _optional_text(name.replace("_", " "), getattr(self, name))
         if (self.identity is None) != (self.identity_provider is None):
