@@ -123,3 +123,19 @@ def test_an_oversized_history_record_is_skipped_unread(store: FileStore, tmp_pat
         tracemalloc.stop()
     assert history == [d.record for d in reversed(decisions)]
     assert peak < 6 * 2**20  # a read of a record reserves its 4 MiB bound; 8 MiB were never read
+
+
+def test_an_oversized_newest_record_stops_the_append_unread(store: FileStore, tmp_path: Path) -> None:
+    """_head: the newest record is read with the 4 MiB record bound; one larger fails the append
+    closed (nothing written) instead of chaining after bytes no record can be."""
+    who = deployer(tmp_path, "d")
+    refusals(store, who, 1)
+    key = layout.history_key(MODEL, 1)
+    put(store, key, b" " * (8 * 2**20))
+    with pytest.raises(InputError) as raised:
+        refusals(store, who, 1)
+    assert str(raised.value) == (
+        f"{store.object_uri(key)} is {8 * 2**20} bytes, more than the 4194304-byte limit for small reads;"
+        " download it instead")
+    assert [o.key for o in store.list_objects(layout.history_prefix(MODEL))] == [
+        layout.history_key(MODEL, 0), key]
