@@ -62,7 +62,7 @@ def test_sigstore_vector_passes_offline(capsys: pytest.CaptureFixture[str]) -> N
     assert report["kind"] == "oms" and report["signer_key"] == f"{IDENTITY} ({ISSUER})"
     assert [check["name"] for check in report["checks"]] == [
         "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log", "signature",
-        "log-entry-binding", "certificate-identity", "statement", "model-files"]
+        "log-entry-binding", "cert-identity", "statement", "model-files"]
     assert [(a["name"], a["sha256"]) for a in report["artifacts"]] == [("signme-1", SIGNME_1),
                                                                        ("signme-2", SIGNME_2)]
 
@@ -77,7 +77,7 @@ def test_dash_and_underscore_spellings(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_sigstore_vector_other_identity_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, *sigstore_args(VECTORS / "v1.0.1-sigstore", identity="mallory@us.ibm.com")) == (
-        1, "", ("Verification failed: certificate-identity: expected mallory@us.ibm.com, got "
+        1, "", ("Verification failed: cert-identity: expected mallory@us.ibm.com, got "
                 "stefanb@us.ibm.com (Certificate's SANs do not match mallory@us.ibm.com; actual SANs: "
                 "{'stefanb@us.ibm.com'})\n"))
 

@@ -395,7 +395,7 @@ def oms_violations() -> dict[tuple[type, str], Violation]:
             oms_vector("v1.0.1-certificate"), certificate, chain("int-ca-cert.pem"), ["certificate-chain"]),
         (OMSPolicy, "identity"): Violation(
             oms_vector("v1.0.1-sigstore"), const({**OMS_IDENTITY, "ignore_paths": ("ignore-me",)}),
-            const("mallory@us.ibm.com"), ["certificate-identity"]),
+            const("mallory@us.ibm.com"), ["cert-identity"]),
         (OMSPolicy, "identity_provider"): Violation(
             oms_vector("v1.0.1-sigstore"), const({**OMS_IDENTITY, "ignore_paths": ("ignore-me",)}),
             const("https://accounts.google.com"), ["certificate-issuer"]),

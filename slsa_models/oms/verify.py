@@ -14,7 +14,7 @@ Checks, in order (names are stable):
   signing), ``signature``
 * Sigstore kind: sigstore-python's steps (``verify.crypto``: certificate-chain,
   certificate-sct, certificate-issuer, transparency-log, signature,
-  log-entry-binding) and ``certificate-identity``
+  log-entry-binding) and ``cert-identity``
 * ``statement``: an in-toto statement with an OMS manifest, consistent with its root digest
 * ``model-files``: exactly the signed files (changed, missing, added, renamed or swapped
   files are named); in the gate, ``model-file`` per artifact too.
@@ -64,7 +64,7 @@ SIGNATURE = "signature"
 KEY_HINT = "key-hint"
 CERTIFICATE_CHAIN = "certificate-chain"
 CERTIFICATE_USAGE = "certificate-usage"
-CERTIFICATE_IDENTITY = "certificate-identity"
+CERTIFICATE_IDENTITY = "cert-identity"
 STATEMENT = "statement"
 MODEL_FILES = "model-files"
 MODEL_FILE = "model-file"
