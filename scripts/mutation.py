@@ -30,7 +30,9 @@ then restore the file from the repository.
 Runs under ``nice -n 10`` with 2 workers by default (``--jobs``). A whole run
 is hours on 2 cores (about 5,600 mutants; one that survives runs every test
 reaching its function): ``--sample N`` runs N mutants per module, drawn with a
-fixed seed (``--seed``) from the in-scope ones.
+fixed seed (``--seed``) from the in-scope ones. ``--survivors`` runs only the
+survivors of each module's last run again (after new tests), and keeps that
+run's figures ("at first": killed before the new tests).
 """
 
 from __future__ import annotations
@@ -285,7 +287,9 @@ def mutant_names(work: Path, target: Target) -> list[str]:
     return [f"{module}.{name}" for name in found if in_scope(f"{module}.{name}", target)]
 
 
-def run_module(key: str, jobs: int, sample: int | None = None, seed: int = 12) -> dict:
+def run_module(key: str, jobs: int, sample: int | None = None, seed: int = 12,
+               again: dict | None = None) -> dict:
+    """Run the module's mutants (all, a sample, or ``again``: the survivors of its last run)."""
     target = TARGETS[key]
     started = time.monotonic()
     work = snapshot(key)
@@ -294,7 +298,12 @@ def run_module(key: str, jobs: int, sample: int | None = None, seed: int = 12) -
     write_config(work, target, tests, [])
     names = mutant_names(work, target) if sample is not None else []
     patterns = target.functions
-    if sample is not None:
+    if again is not None:
+        patterns = [name.replace(".", "*", 1) for name in again["survivors"]]
+        print(f"   again: the {len(patterns)} survivors of the last run", flush=True)
+        if not patterns:
+            return again
+    elif sample is not None:
         chosen = sorted(random.Random(f"{seed}:{key}").sample(names, min(sample, len(names))))
         # "slsa_models*verify..." matches that one mutant only, and tells mutmut not to look
         # the name up in its map of tests (which has no entry for a function no test reaches)
@@ -332,9 +341,21 @@ def run_module(key: str, jobs: int, sample: int | None = None, seed: int = 12) -
         "seed": seed if sample is not None else None,
         "mutants": len(statuses),
         "counts": count(statuses),
+        "killed_at_first": count(statuses)["killed"],
         "seconds": round(time.monotonic() - started),
         "survivors": survivors,
     }
+    if again is not None:  # the earlier run's figures, with its survivors' new verdicts
+        counts = dict(again["counts"])
+        for name, old in again["survivors"].items():
+            counts[old["status"] if old["status"] in counts else "other"] -= 1
+            new = statuses.get(name, "not checked")
+            counts[new if new in counts else "other"] += 1
+        result.update(
+            sample=again["sample"], seed=again["seed"], mutants=again["mutants"], counts=counts,
+            killed_at_first=again.get("killed_at_first", again["counts"]["killed"]),
+            seconds=again["seconds"] + result["seconds"],
+        )
     (RESULTS / f"{key.replace('/', '_')}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -347,15 +368,16 @@ def count(statuses: dict[str, str]) -> dict[str, int]:
 
 
 def table(results: list[dict]) -> str:
-    head = f"{'module':34} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'no tests':>8}" \
-           f" {'other':>5} {'kill rate':>9} {'time':>6}"
+    head = f"{'module':34} {'mutants':>7} {'at first':>8} {'killed':>6} {'survived':>8} {'timeout':>7}" \
+           f" {'no tests':>8} {'other':>5} {'kill rate':>9} {'time':>6}"
     rows = [head, "-" * len(head)]
     for r in results:
         c, n = r["counts"], r["mutants"]
         rate = c["killed"] / n if n else 1.0
+        first = r.get("killed_at_first", c["killed"])
         rows.append(
-            f"{r['module']:34} {n:7} {c['killed']:6} {c['survived']:8} {c['timeout']:7} {c['no tests']:8}"
-            f" {c['other']:5} {rate:9.1%} {r['seconds']:5}s"
+            f"{r['module']:34} {n:7} {first:8} {c['killed']:6} {c['survived']:8} {c['timeout']:7}"
+            f" {c['no tests']:8} {c['other']:5} {rate:9.1%} {r['seconds']:5}s"
         )
     return "\n".join(rows)
 
@@ -374,6 +396,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--sample", type=int, metavar="N", help="run N mutants per module (a seeded draw)")
     parser.add_argument("--seed", type=int, default=12, help="the seed of --sample (default 12)")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run again only the survivors of each module's last run (after new tests)")
     parser.add_argument("--report", action="store_true", help="print the table of the last runs")
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     args = parser.parse_args()
@@ -394,7 +418,9 @@ def main() -> int:
             if path.exists():
                 results.append(json.loads(path.read_text()))
         else:
-            results.append(run_module(key, args.jobs, args.sample, args.seed))
+            last = RESULTS / f"{key.replace('/', '_')}.json"
+            again = json.loads(last.read_text()) if args.survivors and last.exists() else None
+            results.append(run_module(key, args.jobs, args.sample, args.seed, again))
             print(table(results[-1:]).splitlines()[-1], flush=True)
     summary = table(results)
     if not args.report:
