@@ -114,7 +114,7 @@ def test_signed_ignore_paths_that_would_hide_everything_are_not_honoured(
         capsys: pytest.CaptureFixture[str], setup: Any) -> None:
     root, model, key = setup
     serialization_ = {"method": "files", "hash_type": "sha256", "allow_symlinks": False,
-                      "ignore_paths": [".", "..", "/", "../model"]}
+                      "ignore_paths": [".", "..", "/", "../model", "/added.bin"]}
     signature = signed(root, key, statement(GOOD, predicate__serialization=serialization_))
     assert verify(capsys, root, model, signature) == (0, "Verification succeeded")
     (model / "added.bin").write_bytes(b"x")

@@ -354,8 +354,8 @@ def _signed_ignore_paths(manifest: SignedManifest) -> list[str]:
 
     kept = []
     for path in manifest.ignore_paths:
-        try:
-            kept.append(validate_relative_path(path.strip("/")))
+        try:  # "/x" is not "x": model_signing drops an absolute path, so does this
+            kept.append(validate_relative_path(path.rstrip("/")))
         except InputError:
             continue
     return kept
