@@ -181,6 +181,18 @@ def test_model_signing_shard_manifest_verifies(capsys: pytest.CaptureFixture[str
            "(model.safetensors: its shards differ from the signed ones)")
 
 
+def test_model_signing_shards_of_one_file_verify(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 pki: Path) -> None:
+    model = make_model(tmp_path) / "model.safetensors"
+    signature = tmp_path / "shards.sig"
+    theirs_sign(model, signature, pki, "key", shard_size=256)  # resources ".:0:256", ".:256:512", ...
+    assert run(capsys, *ours_verify_args("key", model, signature, pki)) == (0, "Verification succeeded")
+    model.write_bytes(model.read_bytes() + b"x")
+    assert run(capsys, *ours_verify_args("key", model, signature, pki)) == (
+        1, "Verification failed: model-files: expected the 1 signed file, got 1 differing (changed) "
+           "(the model file: its shards differ from the signed ones)")
+
+
 def test_ours_shard_manifest_verifies_with_model_signing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                          pki: Path) -> None:
     folder = make_model(tmp_path)

@@ -210,7 +210,8 @@ def _resource_name(name: str, method: str) -> str:
         path, start, end = split_shard(name)
         if end <= start:
             raise StatementError(f"shard resource {name!r}: its end is not after its start")
-        validate_statement_path(path)
+        if path != ".":  # a one-file model's shards are ".:START:END"
+            validate_statement_path(path)
     elif name != ".":
         validate_statement_path(name)
     return name
@@ -296,7 +297,8 @@ def parse_manifest(payload_type: str | None, payload: bytes) -> SignedManifest:
         hasher.update(bytes.fromhex(value))
     if not names:
         raise StatementError("OMS statement: the manifest lists no file")
-    if "." in names and len(names) > 1:
+    paths = {split_shard(name)[0] for name in names} if method == SHARDS else set(names)
+    if "." in paths and len(paths) > 1:
         raise StatementError("OMS statement: a single-file manifest ('.') lists other files too")
     if hasher.hexdigest() != root:
         raise StatementError(f"OMS statement: the manifest is inconsistent: the subject digest is "
