@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from slsa_models import verbosity
 
@@ -47,6 +47,15 @@ def _delay() -> float:
         return max(0.0, float(os.environ.get(DELAY_ENV, DEFAULT_DELAY)))
     except ValueError:
         return DEFAULT_DELAY
+
+
+class Progress(Protocol):
+    """What long transfers report to: bytes done, and more bytes to expect as they are learnt
+    (a folder's total is known only once its files are listed)."""
+
+    def __call__(self, n: int) -> None: ...
+
+    def add_total(self, n: int) -> None: ...
 
 
 class ProgressBar:
@@ -73,6 +82,13 @@ class ProgressBar:
         if self._bar is not None:
             with self._lock:
                 self._bar.update(n)
+
+    def add_total(self, n: int) -> None:
+        """Expect ``n`` more bytes."""
+        if self._bar is not None and n > 0:
+            with self._lock:
+                self._bar.total = (self._bar.total or 0) + n
+                self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:

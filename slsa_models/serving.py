@@ -35,6 +35,7 @@ from slsa_models.deploy.history import require_current
 from slsa_models.deploy.records import PROMOTED, DeploymentRecord
 from slsa_models.digest import Digest
 from slsa_models.errors import UntrustedRecordError
+from slsa_models.progress import progress_bar
 from slsa_models.settings import state_dir
 from slsa_models.store import ArtifactStore, StoredObject, layout, open_store
 from slsa_models.verify import Check, Policy, Report
@@ -106,8 +107,10 @@ def verify_deployed(
     _, hex_digest, _ = layout.parse_model_key(key)
     candidate = StoredObject(key=key, uri=store.object_uri(key), sha256=hex_digest, size=-1)
     gate = Gate(store, model_name, policy)
-    verdict, _ = gate.run(Path(directory), candidate=candidate, version_id=record.object.get("version_id"),
-                          durable=durable, local=local(key) if local is not None else None)
+    with progress_bar(None, f"downloading {model_name}") as progress:  # a bar on a terminal only
+        verdict, _ = gate.run(Path(directory), candidate=candidate, version_id=record.object.get("version_id"),
+                              durable=durable, local=local(key) if local is not None else None,
+                              progress=progress)
     judged = {piece.get("sha256") for piece in record.evidence}
     report = verdict.report
     if report is None or verdict.model is None:

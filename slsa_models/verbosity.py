@@ -68,6 +68,18 @@ def from_args(args: argparse.Namespace) -> int:
     return min(verbose, DEBUG)
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args`` with ``args.verbosity`` set; ``-q -v`` together is a usage error."""
+    from slsa_models.errors import SlsaModelsError
+
+    args = parser.parse_args(argv)
+    try:
+        args.verbosity = from_args(args)
+    except SlsaModelsError as error:
+        parser.error(str(error))
+    return args
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is when a record is emitted (pytest swaps it)."""
 

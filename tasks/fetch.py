@@ -9,6 +9,7 @@ from prefect import task
 from slsa_models import deploy
 from slsa_models.store import StoredObject
 from tasks.policy import STORE_IO
+from tasks.progress import UIProgress
 
 
 @task(name="find-model", **STORE_IO)
@@ -31,6 +32,7 @@ def fetch_evidence(gate: deploy.Gate, candidate: StoredObject) -> tuple[deploy.F
 @task(name="fetch-model", **STORE_IO)
 def fetch_model(gate: deploy.Gate, candidate: StoredObject, directory: Path) -> deploy.FetchedModel:
     """Download into the flow's scratch directory: no fsync (it is removed after the run)."""
-    fetched = gate.fetch_model(candidate, directory)
+    with UIProgress(f"downloading {candidate.key.rsplit('/', 1)[-1]}") as progress:
+        fetched = gate.fetch_model(candidate, directory, progress=progress)
     print(f"downloaded {fetched.stored.size} bytes, sha256:{fetched.sha256}")
     return fetched

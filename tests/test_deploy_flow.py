@@ -101,7 +101,7 @@ def artifacts_of(flow_run_id: Any) -> dict[str, Any]:
         found = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
-    return {artifact.key: artifact for artifact in found}
+    return {artifact.key or f"{artifact.type}-{artifact.description}": artifact for artifact in found}
 
 
 def flow_run(flow_run_id: Any) -> Any:
@@ -156,6 +156,7 @@ def test_verified_model_is_deployed_with_report_and_history(prefect_server: str,
     table = artifacts["deployments-example"].data
     rows = json.loads(table) if isinstance(table, str) else table
     assert [row["outcome"] for row in rows] == ["promoted"]
+    assert float(artifacts[f"progress-downloading {BINARY.name}"].data) == 100.0  # the UI's progress
     everything = artifacts["deployments"].data
     everything = json.loads(everything) if isinstance(everything, str) else everything
     assert everything == [{"model": MODEL, "deployed": f"sha256:{BINARY_SHA256[:12]}", "file": BINARY.name,

@@ -171,6 +171,10 @@ def test_a_user_trainer_folder_goes_through_train_deploy_serving_and_pull_on_s3(
     assert trained["files"] == 6 and trained["model_format"] is None and trained["accuracy"] is None
     assert trained["key"] == f"models/{MODEL}/sha256-{trained['sha256']}/checkpoint.manifest"
     assert [line.split("  ")[1] for line in trained["subject"].splitlines()] == [f"{MODEL}/{f}" for f in FILES]
+    from tests.test_deploy_flow import artifacts_of
+
+    uploaded = artifacts_of(trained["flow_run_id"])["progress-uploading checkpoint"]
+    assert float(uploaded.data) == 100.0  # the store step's progress in the Prefect UI
     store = open_store(s3_store_uri)
     manifest = Manifest.parse(store.read_bytes(trained["key"]))
     assert [entry.path for entry in manifest.files] == FILES

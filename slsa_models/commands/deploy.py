@@ -56,13 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        args.verbosity = verbosity.from_args(args)
-    except SlsaModelsError as error:
-        parser.error(str(error))
-    return args
+    return verbosity.parse_args(build_parser(), argv)
 
 
 def trust_from(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from slsa_models import formats
+from slsa_models import formats, verbosity
 from slsa_models.cli import ArgumentParser
 from slsa_models.commands import argtypes
 from slsa_models.settings import DEFAULT_MODEL_NAME
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "and stored next to it as <file>.intoto.jsonl.",
     )
     signing.add_argument(
-        "--signing-key", help="PEM private key (ECDSA P-256); default: a development key "
+        "--private-key", "--signing-key", dest="signing_key", help="PEM private key (ECDSA P-256); default: a development key "
         "created under .slsa-models/keys (with a warning)",
     )
     signing.add_argument(
@@ -72,13 +72,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="sign provenance (default: yes, except in GitHub Actions where the SLSA generator signs)",
     )
     parser.add_argument("--json", action="store_true", help="print the run's metadata as JSON")
-    return parser.parse_args(argv)
+    verbosity.add_arguments(parser)
+    return verbosity.parse_args(parser, argv)
 
 
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with verbosity.applied(args.verbosity):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     parameters = {
         "model_format": args.model_format,
         "model_name": args.model_name,

@@ -32,6 +32,7 @@ from slsa_models.deploy.smoke import SmokeResult, smoke_load
 from slsa_models.errors import InputError, MissingObjectError, ProvenanceError
 from slsa_models.digest import sha256_file
 from slsa_models.manifest import Manifest, hash_files, list_files
+from slsa_models.progress import Progress
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
 from slsa_models.verify.names import check_model_files, check_model_name, signed_files
@@ -177,16 +178,21 @@ class Gate:
         return fetch_evidence(self.store, candidate.key, self.provenance_url)
 
     def fetch_model(self, candidate: StoredObject, directory: Path, *, version_id: str | None = None,
-                    durable: bool = False) -> FetchedModel:
+                    durable: bool = False, progress: Progress | None = None) -> FetchedModel:
         """Stream the object into ``directory/<file name>``, hashing while downloading.
 
         ``durable=False`` skips the fsync: for a scratch ``directory`` removed after the run.
+        ``progress`` hears of every byte downloaded (a terminal bar, a Prefect UI artifact).
         """
         _, _, file_name = layout.parse_model_key(candidate.key)
         dest = Path(directory) / file_name
-        stored = self.store.download(candidate.key, dest, version_id=version_id, durable=durable)
-        if layout.is_folder_key(candidate.key):
-            return self._fetch_folder(stored, dest, durable)
+        folder = layout.is_folder_key(candidate.key)
+        if progress is not None and candidate.size > 0 and not folder:
+            progress.add_total(candidate.size)
+        stored = self.store.download(candidate.key, dest, version_id=version_id, durable=durable,
+                                     on_progress=None if folder else progress)
+        if folder:
+            return self._fetch_folder(stored, dest, durable, progress)
         return FetchedModel(dest, stored)
 
     def local_model(self, candidate: StoredObject, path: Path) -> FetchedModel:
@@ -199,7 +205,8 @@ class Gate:
         manifest = Manifest.from_digests(files)
         return FetchedModel(path, dataclasses.replace(candidate, sha256=manifest.digest.hex), files)
 
-    def _fetch_folder(self, manifest_object: StoredObject, manifest_path: Path, durable: bool) -> FetchedModel:
+    def _fetch_folder(self, manifest_object: StoredObject, manifest_path: Path, durable: bool,
+                      progress: Progress | None = None) -> FetchedModel:
         """Download every file the (downloaded) manifest lists, several at a time, hashing each.
 
         Nothing in the manifest is trusted: a manifest that is not the one its key names
@@ -215,12 +222,15 @@ class Gate:
         except InputError as error:
             return FetchedModel(folder, manifest_object, {}, f"unusable manifest: {error}")
 
+        if progress is not None:  # one listing gives every file's size
+            progress.add_total(sum(obj.size for obj in self.store.list_objects(layout.folder_prefix(key))))
+
         def fetch(path: str) -> tuple[str, str | None]:
             dest = folder / path
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
                 file_key = layout.folder_file_key(key, path)
-                return path, self.store.download(file_key, dest, durable=durable).sha256
+                return path, self.store.download(file_key, dest, durable=durable, on_progress=progress).sha256
             except (MissingObjectError, InputError):
                 return path, None
 
@@ -270,8 +280,8 @@ class Gate:
         return smoke_load(path, verified=verdict.passed, allow_pickle=self.allow_pickle)
 
     def run(self, directory: Path, *, digest: str | None = None, candidate: StoredObject | None = None,
-            version_id: str | None = None, durable: bool = False,
-            local: Path | None = None) -> tuple[Verdict, SmokeResult]:
+            version_id: str | None = None, durable: bool = False, local: Path | None = None,
+            progress: Progress | None = None) -> tuple[Verdict, SmokeResult]:
         """Every step in order: find (or ``candidate``), evidence, model, verify, smoke-load.
 
         ``local``: judge this copy on disk instead of downloading the candidate.
@@ -281,6 +291,6 @@ class Gate:
         model = None
         if any(piece.usable for piece in evidence):
             model = self.local_model(candidate, local) if local is not None else \
-                self.fetch_model(candidate, directory, version_id=version_id, durable=durable)
+                self.fetch_model(candidate, directory, version_id=version_id, durable=durable, progress=progress)
         verdict = self.verify(candidate, evidence, model)
         return verdict, self.smoke_load(verdict)

@@ -124,11 +124,16 @@ def folder_key(model_name: str, manifest_sha256: str, folder_name: str) -> str:
     return model_key(model_name, manifest_sha256, folder_name + MANIFEST_SUFFIX)
 
 
-def folder_file_key(manifest_key: str, relative_path: str) -> str:
-    """``models/<model>/sha256-<manifest hex>/<folder>/<relative path>``: one file of a folder model."""
+def folder_prefix(manifest_key: str) -> str:
+    """``models/<model>/sha256-<manifest hex>/<folder>/``: where a folder model's files are."""
     if not is_folder_key(manifest_key):
         raise InputError(f"not a folder model key: {manifest_key!r}")
-    key = f"{manifest_key[:-len(MANIFEST_SUFFIX)]}/{relative_path}"
+    return f"{manifest_key[:-len(MANIFEST_SUFFIX)]}/"
+
+
+def folder_file_key(manifest_key: str, relative_path: str) -> str:
+    """``models/<model>/sha256-<manifest hex>/<folder>/<relative path>``: one file of a folder model."""
+    key = folder_prefix(manifest_key) + relative_path
     try:
         return validate_key(key)
     except InputError:
