@@ -270,7 +270,7 @@ class Gate:
         ]
         if model.files is None:
             return piece, with_checks(report, gate_checks)
-        files = check_model_files(signed_files(report.subjects, self.model_name), model.files)
+        files = check_model_files(signed_files(report.subjects, self.model_name, report.kind), model.files)
         if not files.passed and model.problem:
             files = dataclasses.replace(files, detail=f"{files.detail}; {model.problem}")
         return piece, folder_report(report, [*gate_checks, files])
