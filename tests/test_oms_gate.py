@@ -1,0 +1,128 @@
+"""OMS signatures through the gate (slsa_models.deploy): stored next to the model as one more
+piece of evidence, judged by an OMS-only policy, a provenance-only policy and a policy that
+requires both; a signature naming another model is refused."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from slsa_models import deploy
+from slsa_models.oms.sign import sign_model
+from slsa_models.oms.trust import OMSKey
+from slsa_models.provenance.bundle import key_signed_bundle
+from slsa_models.provenance.keys import generate_key_pair, load_private_key
+from slsa_models.provenance.statement import build_statement
+from slsa_models.publishing import publish_model, publish_path, publish_provenance
+from slsa_models.store import ArtifactStore, open_store
+from slsa_models.verify import LocalBuilderPolicy, Policy, TrustedKey
+from slsa_models.verify.policy import OMSPolicy
+
+MODEL = "demo"
+BUILDER = "https://ci.example.com/builders/gpu-box"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys")
+    for name in ("builder", "release"):
+        generate_key_pair(folder / f"{name}.pem", folder / f"{name}.pub.pem")
+    return folder
+
+
+def policies(keys: Path) -> dict[str, Policy]:
+    oms = OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),))
+    local = LocalBuilderPolicy((TrustedKey("builder", (keys / "builder.pub.pem").read_bytes(), builder_id=BUILDER),))
+    return {"oms": Policy(oms), "provenance": Policy(local),
+            "both": Policy(local, oms, require=["local-builder", "oms"])}
+
+
+def provenance(keys: Path, subjects: list[tuple[str, str]]) -> bytes:
+    now = datetime.now(timezone.utc)
+    statement = build_statement(subjects, builder_id=BUILDER, external_parameters={"model_name": MODEL},
+                                started_on=now, finished_on=now)
+    return key_signed_bundle(load_private_key(keys / "builder.pem"), statement).encode()
+
+
+def gate(store: ArtifactStore, tmp_path: Path, policy: Policy, digest: str | None = None) -> deploy.Verdict:
+    """Find (the latest, or ``digest``), fetch and verify as the deploy flow does."""
+    work = tmp_path / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    gate = deploy.Gate(store, MODEL, policy)
+    candidate = gate.find(None if digest is None else f"sha256:{digest}")
+    evidence = deploy.fetch_evidence(store, candidate.key, None, delays=(0.0,))
+    model = gate.fetch_model(candidate, work) if any(piece.usable for piece in evidence) else None
+    return gate.verify(candidate, evidence, model)
+
+
+def one_file_model(store: ArtifactStore, tmp_path: Path, keys: Path, *, oms: bool, slsa: bool,
+                   signed_as: str = MODEL) -> None:
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"keras model bytes")
+    key = publish_model(store, MODEL, path).key
+    if slsa:
+        publish_provenance(store, key, provenance(keys, [(f"{MODEL}/model.keras",
+                                                          hashlib.sha256(path.read_bytes()).hexdigest())]))
+    if oms:
+        publish_provenance(store, key, sign_model(path, keys / "release.pem", model_name=signed_as))
+
+
+@pytest.mark.parametrize(("evidence", "policy", "reason"), [
+    ({"oms"}, "oms", None),
+    ({"oms"}, "provenance", "SLSA verification failed: evidence-kind: expected local-builder, got an OMS "
+                            "signature (model_signing) (the policy does not trust oms evidence (add a [oms] "
+                            "table to trust it))"),
+    ({"slsa"}, "oms", "SLSA verification failed: evidence-kind: expected oms, got key-signed provenance "
+                      "(a local builder) (the policy does not trust local-builder evidence (add a "
+                      "[local-builder.NAME] table to trust it))"),
+    ({"slsa"}, "provenance", None),
+    ({"oms", "slsa"}, "both", None),
+    ({"slsa"}, "both", "SLSA verification failed: the policy requires local-builder and oms; no evidence of "
+                       "oms passed"),
+    ({"oms"}, "both", "SLSA verification failed: the policy requires local-builder and oms; no evidence of "
+                      "local-builder passed"),
+])
+def test_a_one_file_model_through_the_gate(file_store_uri: str, tmp_path: Path, keys: Path,
+                                           evidence: set[str], policy: str, reason: str | None) -> None:
+    store = open_store(file_store_uri)
+    one_file_model(store, tmp_path, keys, oms="oms" in evidence, slsa="slsa" in evidence)
+    verdict = gate(store, tmp_path, policies(keys)[policy])
+    assert (verdict.passed, verdict.reason) == (reason is None, reason)
+
+
+def test_a_signature_naming_another_model_is_refused(file_store_uri: str, tmp_path: Path, keys: Path) -> None:
+    store = open_store(file_store_uri)
+    one_file_model(store, tmp_path, keys, oms=True, slsa=False, signed_as="other")
+    verdict = gate(store, tmp_path, policies(keys)["oms"])
+    assert verdict.reason == ("SLSA verification failed: model-name: expected demo, got other (the evidence was "
+                              "made for model 'other')")
+
+
+def test_a_folder_model_through_the_gate(file_store_uri: str, tmp_path: Path, keys: Path) -> None:
+    """The gate compares the OMS subjects (relative paths, no <model>/ prefix) with the folder;
+    the same signature next to other bytes is refused naming the file."""
+    store = open_store(file_store_uri)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
+    signature = sign_model(signed, keys / "release.pem", model_name=MODEL)
+    good = publish_path(store, MODEL, signed)
+    publish_provenance(store, good.key, signature)
+    verdict = gate(store, tmp_path / "one", policies(keys)["oms"], good.sha256)
+    assert verdict.passed, verdict.reason
+    assert verdict.report is not None and verdict.report.kind == "oms"
+    assert {"model-name", "model-digest", "model-files", "model-file"} <= {c.name for c in verdict.report.checks}
+    bad = publish_path(store, MODEL, folder_model(tmp_path / "tampered" / MODEL, b"other weights"))
+    publish_provenance(store, bad.key, signature)
+    verdict = gate(store, tmp_path / "two", policies(keys)["oms"], bad.sha256)
+    assert verdict.reason is not None and verdict.reason.startswith(
+        "SLSA verification failed: model-files: expected the 2 signed files, got 1 differing (changed) "
+        "(sub/weights.bin: sha256:"), verdict.reason
+
+
+def folder_model(folder: Path, weights: bytes) -> Path:
+    (folder / "sub").mkdir(parents=True)
+    (folder / "config.json").write_bytes(b"{}\n")
+    (folder / "sub" / "weights.bin").write_bytes(weights)
+    return folder
