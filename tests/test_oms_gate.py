@@ -126,3 +126,44 @@ def folder_model(folder: Path, weights: bytes) -> Path:
     (folder / "config.json").write_bytes(b"{}\n")
     (folder / "sub" / "weights.bin").write_bytes(weights)
     return folder
+
+
+SKIPPED = deploy.SmokeResult("skipped", "set up by the test")
+
+
+@pytest.fixture()
+def deployer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> deploy.Deployer:
+    from slsa_models.provenance.signers import KeySigner
+
+    monkeypatch.setenv("SLSA_MODELS_HOME", str(tmp_path / "home"))  # serving remembers what it loaded
+    generate_key_pair(tmp_path / "deployer.pem", tmp_path / "deployer.pub.pem")
+    key = load_private_key(tmp_path / "deployer.pem")
+    return deploy.Deployer(KeySigner(key), (TrustedKey("deployer", key.public_key()),))
+
+
+def test_serving_judges_the_oms_signature_again(file_store_uri: str, tmp_path: Path, keys: Path,
+                                                deployer: deploy.Deployer) -> None:
+    """Deployed under "provenance AND OMS"; serving verifies both again, and a serving policy
+    trusting another release key refuses the deployed model."""
+    from slsa_models.errors import VerificationFailed
+    from slsa_models.serving import verify_deployed
+
+    store = open_store(file_store_uri)
+    one_file_model(store, tmp_path, keys, oms=True, slsa=True)
+    both = policies(keys)["both"]
+    policy = Policy(*both.kinds, require=both.require, deployers=deployer.trusted)
+    (tmp_path / "work").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, policy).run(tmp_path / "work")
+    assert verdict.passed, verdict.reason
+    assert deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={}).deployed
+    (tmp_path / "serve").mkdir()
+    verified = verify_deployed(store, MODEL, policy, tmp_path / "serve")
+    assert verified.report.passed
+    generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
+    other = OMSPolicy(public_keys=(OMSKey("other", (tmp_path / "other.pub.pem").read_bytes()),))
+    strict = Policy(both.kinds[0], other, require=both.require, deployers=deployer.trusted)
+    (tmp_path / "serve2").mkdir()
+    with pytest.raises(VerificationFailed) as raised:
+        verify_deployed(store, MODEL, strict, tmp_path / "serve2")
+    assert str(raised.value) == ("SLSA verification failed: policy: expected the policy satisfied, got not "
+                                 "satisfied (the policy requires local-builder and oms; no evidence of oms passed)")
