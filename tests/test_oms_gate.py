@@ -167,3 +167,25 @@ def test_serving_judges_the_oms_signature_again(file_store_uri: str, tmp_path: P
         verify_deployed(store, MODEL, strict, tmp_path / "serve2")
     assert str(raised.value) == ("SLSA verification failed: policy: expected the policy satisfied, got not "
                                  "satisfied (the policy requires local-builder and oms; no evidence of oms passed)")
+
+
+@pytest.mark.parametrize(("extra", "reason"), [
+    (["--model-name", MODEL], None),
+    ([], "SLSA verification failed: model-name: expected demo, got model.keras (the evidence was made for "
+         "model 'model.keras')"),  # model_signing's default subject: the signed file's name
+])
+def test_the_signature_names_the_model(file_store_uri: str, tmp_path: Path, keys: Path,
+                                       capsys: pytest.CaptureFixture[str], extra: list[str],
+                                       reason: str | None) -> None:
+    from slsa_models.cli import main
+
+    store = open_store(file_store_uri)
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"keras model bytes")
+    signature = tmp_path / "model.sig"
+    assert main(["sign", "key", str(path), "--signature", str(signature), "--private-key",
+                 str(keys / "release.pem"), *extra]) == 0
+    capsys.readouterr()
+    publish_provenance(store, publish_model(store, MODEL, path).key, signature)
+    verdict = gate(store, tmp_path, policies(keys)["oms"])
+    assert (verdict.passed, verdict.reason) == (reason is None, reason)

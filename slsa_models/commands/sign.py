@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          help="where to write the signature (default: model.sig)")
         _flag(sub, "shard-size", type=int, metavar="BYTES",
               help="sign file shards of this size instead of whole files")
+        _flag(sub, "model-name", metavar="N",
+              help="the name the signature gives the model (its subject; default: the file or folder "
+                   "name, as model_signing); the gate refuses a signature naming another model")
     for sub in (key, certificate):
         _flag(sub, "private_key", required=True, metavar="PRIVATE_KEY", help="the private key (PEM)")
     _flag(sigstore, "identity_token", metavar="TOKEN", help="an OIDC token (default: the ambient one)")
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     model = Path(args.model_path)
     options = {"ignore_paths": resolve_ignore_paths(model, args.ignore_paths), "signature_path": args.signature,
                "ignore_git_paths": args.ignore_git_paths, "allow_symlinks": args.allow_symlinks,
-               "shard_size": args.shard_size}
+               "shard_size": args.shard_size, "model_name": args.model_name}
     if args.signer == "sigstore":
         from slsa_models.oms.sign import model_payload, require_identity, sign_payload_sigstore
 
