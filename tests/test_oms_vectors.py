@@ -243,3 +243,11 @@ def test_sigstore_vector_with_a_trust_config(capsys: pytest.CaptureFixture[str],
 def test_a_missing_trust_config_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run(capsys, *sigstore_args(VECTORS / "v1.0.1-sigstore"), "--trust-config", tmp_path / "no.json") == (
         2, "", f"error: {tmp_path / 'no.json'}: no such trust configuration\n")
+
+
+def test_verbose_lists_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, *certificate_args(VECTORS / "v1.0.1-certificate"), "-v")
+    assert (code, out) == (0, "Verification succeeded\n")
+    assert [line.split(" ")[0:2] for line in err.splitlines()] == [
+        ["pass", "certificate-chain:"], ["pass", "certificate-usage:"], ["pass", "signature:"],
+        ["pass", "statement:"], ["pass", "model-files:"]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from slsa_models.verify.policy import OMSPolicy
     from slsa_models.verify.report import Report
 
+log = logging.getLogger(__name__)
 SUCCEEDED = "Verification succeeded"
 FAILED = "Verification failed"
 
@@ -141,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     report = verify_model(model, Path(args.signature), policy,
                           ignore_paths=resolve_ignore_paths(model, args.ignore_paths),
                           ignore_git_paths=args.ignore_git_paths, allow_symlinks=args.allow_symlinks)
+    for check in report.checks:  # -v: every check, expected and actual (as verify-artifact)
+        log.info("%s %s", "pass" if check.passed else "FAIL", check.message)
     line = outcome_line(report)
     if args.json:
         print(line, file=sys.stderr)
