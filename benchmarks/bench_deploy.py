@@ -290,7 +290,8 @@ def main() -> None:
     print(f"\nfixed cost of a gated deploy (4 KiB model, fresh process, Gate.run minus download),"
           f" best of {len(fixed)}: {_seconds(cost['seconds'])} (target <= {TARGET_FIXED} s:"
           f" {'met' if cost['seconds'] <= TARGET_FIXED else 'NOT met'});"
-          f" all: {', '.join(_seconds(found['seconds']) for found in fixed)}")
+          f" all: {', '.join(_seconds(found['seconds']) for found in fixed)};"
+          f" peak RSS {cost['peak_rss'] / MIB:.1f} MiB")
     print("          " + ", ".join(f"{name} {_seconds(value)}" for name, value in cost["steps"].items()))
 
 
