@@ -25,7 +25,7 @@ from slsa_models.provenance.signers import default_builder_id, should_attest
 from slsa_models.settings import DEFAULT_MODEL_NAME, default_store_uri
 from slsa_models.store import layout
 from slsa_models.verify.names import subject_name
-from tasks.attest import attest_model
+from tasks.attest import attest_model, oms_sign_model
 from tasks.digest import digest_model
 from tasks.report import publish_train_report
 from tasks.serialize import serialize_model
@@ -57,6 +57,7 @@ def train_flow(
     trainer_args: dict[str, Any] | None = None,
     model_path: str | None = None,
     ignore_paths: list[str] | None = None,
+    oms_sign: bool = False,
 ) -> dict[str, Any]:
     """Make a model, store it under its SHA-256 and attest it.
 
@@ -66,7 +67,8 @@ def train_flow(
     folder made elsewhere). A folder is stored file by file under its manifest's
     digest. Outside GitHub Actions (or when ``attest`` is true) the local builder then
     signs SLSA provenance naming every file and stores it next to the model; in GitHub
-    Actions the SLSA generator does that in its own job.
+    Actions the SLSA generator does that in its own job. ``oms_sign`` also stores an
+    OpenSSF model signing signature of the model (with the same key) as more evidence.
     """
     started_on = datetime.now(timezone.utc)
     if trainer and model_path:
@@ -93,6 +95,8 @@ def train_flow(
             path = serialize_model(trained, fmt.name, Path(workdir))
         digest = digest_model(path, ignore_paths or ())
         stored = store_model(store_uri, model_name, path, digest)
+        oms = oms_sign_model(path, model_name, signing_key=signing_key, ignore_paths=ignore_paths or []) \
+            if oms_sign else None
 
     subjects = ([(subject_name(model_name, entry.path), entry.sha256) for entry in digest.files]
                 if isinstance(digest, Manifest) else [(subject_name(model_name, path.name), digest)])
@@ -101,6 +105,7 @@ def train_flow(
         bundle = attest_model(subjects, signing_key=signing_key, builder_id=builder_id or default_builder_id(),
                               parameters=parameters, started_on=started_on)
         provenance_uri = store_provenance(store_uri, stored.key, bundle).uri
+    oms_uri = store_provenance(store_uri, stored.key, oms).uri if oms is not None else None
 
     metadata = {
         "model_name": model_name,
@@ -120,6 +125,7 @@ def train_flow(
         "store": store_uri,
         "subject": "".join(subject_line(digest_hex, name) for name, digest_hex in subjects),
         "provenance_uri": provenance_uri,
+        "oms_signature_uri": oms_uri,
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
     }
     publish_train_report(metadata)

@@ -35,3 +35,19 @@ def attest_model(
         started_on=started_on,
     )
     return bundle.encode("utf-8")
+
+
+@task(name="oms-sign", **IN_MEMORY)
+def oms_sign_model(path: Path, model_name: str, *, signing_key: str | None,
+                   ignore_paths: list[str]) -> bytes:
+    """An OpenSSF model signing (OMS) signature of the model file or folder, with the same key as
+    the provenance (Sigstore keyless where ambient OIDC exists): ``model_signing verify`` and the
+    gate's ``[oms]`` kind accept it. Its subject names the model."""
+    from slsa_models.oms.sign import model_payload, sign_model, sign_payload_sigstore
+    from slsa_models.provenance.signers import KeySigner
+
+    signer = select_signer(Path(signing_key) if signing_key else None)
+    print(f"signing an OMS signature for {path.name} with the {signer.description}")
+    if isinstance(signer, KeySigner):
+        return sign_model(path, signer.key, model_name=model_name, ignore_paths=ignore_paths)
+    return sign_payload_sigstore(model_payload(path, model_name=model_name, ignore_paths=ignore_paths))

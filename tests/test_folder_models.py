@@ -406,3 +406,51 @@ def test_the_command_line_digests_attests_and_publishes_a_folder(
     assert cli(["digest", str(checkpoint)]) == 2
     assert capsys.readouterr().err == (f"error: {checkpoint}: a model folder's files are named <model>/<path>: "
                                        "give --model-name\n")
+
+
+# -- OMS signatures from the train flow, required beside provenance ----------------------------------
+
+
+def test_train_oms_sign_then_a_policy_requiring_provenance_and_oms(
+    prefect_server: str, file_store_uri: str, tmp_path: Path, builder: dict[str, Any],
+) -> None:
+    """`oms_sign` stores an OpenSSF model signing signature beside the provenance; the real
+    model_signing 1.1.1 verifies it on the folder; the gate passes a policy that requires both
+    kinds, refuses it when the OMS signer is not trusted, and serving applies the same policy."""
+    from model_signing import verifying
+
+    from flows.train import train_flow
+    from slsa_models.oms.trust import OMSKey
+    from slsa_models.verify import LocalBuilderPolicy, Policy
+    from slsa_models.verify.policy import OMSPolicy
+
+    trained = train_flow(trainer="tests.user_trainer:train_checkpoint", model_name=MODEL, store=file_store_uri,
+                         attest=True, oms_sign=True, signing_key=str(builder["private"]), builder_id=BUILDER)
+    store = open_store(file_store_uri)
+    signature = store.read_bytes(trained["oms_signature_uri"].removeprefix(store.uri + "/"))
+    served = tmp_path / "checkpoint"
+    shutil.copytree(Path(store.object_uri(layout.folder_file_key(trained["key"], "config.json")).removeprefix("file://")).parent, served,
+                    ignore=shutil.ignore_patterns(".*"))
+    (tmp_path / "model.sig").write_bytes(signature)
+    verifying.Config().use_elliptic_key_verifier(public_key=builder["public"]).verify(served, tmp_path / "model.sig")
+
+    local = builder["policy"].for_kind("local-builder")
+    assert isinstance(local, LocalBuilderPolicy)
+    deployers = deploy.deployer_for(None).trusted
+
+    def judged(oms_key: Path, work: str) -> deploy.Verdict:
+        oms = OMSPolicy(public_keys=(OMSKey.from_file(oms_key, name="release"),))
+        policy = Policy(local, oms, require=("local-builder", "oms"), deployers=deployers)
+        (tmp_path / work).mkdir()
+        verdict, _ = deploy.Gate(store, MODEL, policy).run(tmp_path / work, digest=trained["sha256"])
+        return verdict
+
+    verdict = judged(builder["public"], "both")
+    assert verdict.passed, verdict.reason
+    assert sorted(report.kind for report in verdict.reports if report and report.passed) == ["local-builder", "oms"]
+
+    generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
+    refused = judged(tmp_path / "other.pub.pem", "other")
+    assert not refused.passed
+    assert refused.problem == "the policy requires local-builder and oms; no evidence of oms passed"
+    assert refused.reason is not None and refused.reason.startswith("SLSA verification failed: ")

@@ -68,6 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "local://slsa-models/dev-builder)",
     )
     signing.add_argument(
+        "--oms-sign", action="store_true",
+        help="also sign an OpenSSF model signing (OMS) signature of the model with the same key and "
+        "store it as more evidence (model_signing verify accepts it; the deploy's [oms] kind checks it)")
+    signing.add_argument(
         "--attest", action=argparse.BooleanOptionalAction, default=None,
         help="sign provenance (default: yes, except in GitHub Actions where the SLSA generator signs)",
     )
@@ -98,6 +102,7 @@ def _main(args: argparse.Namespace) -> int:
         "trainer_args": args.trainer_args,
         "model_path": str(Path(args.model_path).resolve()) if args.model_path else None,
         "ignore_paths": args.ignore_paths,
+        "oms_sign": args.oms_sign,
     }
     from flows._cli import run_flow
     from flows.train import train_flow
