@@ -251,3 +251,18 @@ def test_verbose_lists_every_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert [line.split(" ")[0:2] for line in err.splitlines()] == [
         ["pass", "certificate-chain:"], ["pass", "certificate-usage:"], ["pass", "signature:"],
         ["pass", "statement:"], ["pass", "model-files:"]]
+
+
+def test_an_ignored_path_relative_to_the_model_gets_a_hint(capsys: pytest.CaptureFixture[str],
+                                                           caplog: pytest.LogCaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """model_signing's meaning (relative to the working directory) is kept; the likely slip is named."""
+    monkeypatch.chdir(VECTORS)
+    code, out, err = run(capsys, "certificate", "v1.0.1-certificate", "--signature",
+                         "v1.0.1-certificate/model.sig", "--certificate_chain", KEYS / "ca-cert.pem",
+                         "--ignore-paths", "ignore-me")
+    assert (code, out, err) == (1, "", "Verification failed: model-files: expected the 2 signed files, got 1 "
+                                       "differing (added) (ignore-me: not signed (added))\n")
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == [
+        "--ignore-paths ignore-me names nothing inside v1.0.1-certificate (paths are relative to the working "
+        "directory, as in model_signing): did you mean v1.0.1-certificate/ignore-me?"]

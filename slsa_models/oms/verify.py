@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -59,6 +60,7 @@ from slsa_models.verify.bundle import MAX_PROVENANCE_BYTES, one_line
 from slsa_models.verify.policy import OMSPolicy
 from slsa_models.verify.report import ArtifactResult, Check, Report
 
+log = logging.getLogger(__name__)
 SIGNER = "signer"
 SIGNATURE = "signature"
 KEY_HINT = "key-hint"
@@ -341,6 +343,10 @@ def resolve_ignore_paths(model_path: Path, paths: Sequence[str | os.PathLike[str
         try:
             relative = candidate.relative_to(root).as_posix()
         except ValueError:
+            if not Path(given).is_absolute() and (model_path / given).exists():
+                log.warning("--ignore-paths %s names nothing inside %s (paths are relative to the "
+                            "working directory, as in model_signing): did you mean %s?",
+                            os.fspath(given), os.fspath(model_path), os.fspath(model_path / given))
             continue
         if relative not in ("", "."):
             resolved.append(relative)
