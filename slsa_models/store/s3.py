@@ -415,9 +415,10 @@ class S3Store(ArtifactStore):
                 meta = self._object(key, response)
                 ranged = _CONTENT_RANGE.fullmatch(str(response.get("ContentRange", "")))
                 total = int(ranged.group(3)) if ranged else meta.size
-                pin = {"VersionId": version_id or response.get("VersionId"), "IfMatch": meta.etag}
-                if pin["VersionId"] in (None, "null"):
-                    del pin["VersionId"]
+                pin = {"IfMatch": meta.etag}
+                version = version_id or response.get("VersionId")
+                if version_id is not None or version not in (None, "null"):  # "null": unversioned
+                    pin["VersionId"] = version
                 whole = total <= self.download_part_size or ranged is None
                 if not whole and not meta.etag:  # nothing to pin the ranges to: one plain GET
                     body.close()
@@ -449,7 +450,7 @@ class S3Store(ArtifactStore):
             raise
         got = (response.get("ETag"), response.get("ContentRange"), int(response.get("ContentLength", -1)))
         if got != (meta.etag, f"bytes {start}-{end - 1}/{total}", end - start) or (
-                "VersionId" in pin and response.get("VersionId") != pin["VersionId"]):
+                response.get("VersionId") not in (None, "null", pin.get("VersionId"))):
             response["Body"].close()
             raise self._changed(
                 key, meta, total, dest,
