@@ -968,8 +968,28 @@ def test_runners_install_the_cpu_build_of_torch() -> None:
 # in September 2026). SHAs were taken from public workflows that pin them with
 # the same version comment (see the commit message).
 NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 5,
-                 "actions/download-artifact": 5, "aws-actions/configure-aws-credentials": 5,
+                 "actions/download-artifact": 5, "aws-actions/configure-aws-credentials": 6,
                  ATTEST_ACTION: 3}
+# configure-aws-credentials: 6.0.0's one breaking change is "Update action to use node24"
+# (its release notes), so 5.x still declares Node 20.
+# The majors current on 2026-12-03, as pinned (SHA and tag checked against several public
+# workflows that pin the same SHA with the same version comment, GitHub being unreachable
+# here). attest-build-provenance stays on 3 (Node 24): 4 is a wrapper over actions/attest
+# whose storage records want another permission, which could not be tried here.
+CURRENT = {"actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+           "actions/setup-python": ("a309ff8b426b58ec0e2a45f0f869d46889d02405", "v6.2.0"),
+           "actions/upload-artifact": ("043fb46d1a93c77aae656e7c1c64a875d1fc6a0a", "v7.0.1"),
+           "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
+           "aws-actions/configure-aws-credentials": ("acca2b1b2070338fb9fd1ca27ecee81d687e58e5", "v6.1.2"),
+           ATTEST_ACTION: ("96278af6caaf10aea03fd8d33a09a777ca52d62f", "v3.2.0")}
+
+
+def test_every_action_is_pinned_at_the_chosen_release() -> None:
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            match = _USES_LINE.match(line)
+            if match and (pinned := _PINNED.fullmatch(match["ref"])):
+                assert (pinned["sha"], match["comment"]) == CURRENT[pinned["action"]], (path.name, line)
 
 
 def test_every_pinned_action_is_a_node_24_major() -> None:
