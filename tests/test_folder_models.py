@@ -454,3 +454,24 @@ def test_train_oms_sign_then_a_policy_requiring_provenance_and_oms(
     assert not refused.passed
     assert refused.problem == "the policy requires local-builder and oms; no evidence of oms passed"
     assert refused.reason is not None and refused.reason.startswith("SLSA verification failed: ")
+
+
+def test_verify_artifact_checks_a_folder_against_its_provenance(
+    checkpoint: Path, builder: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from slsa_models.cli import main as cli
+
+    bundle = tmp_path / "checkpoint.intoto.jsonl"
+    bundle.write_bytes(evidence(builder, checkpoint))
+    verify = ["verify-artifact", "--provenance-path", str(bundle), "--public-key", str(builder["public"]),
+              "--builder-id", BUILDER, "--model-name", MODEL, str(checkpoint)]
+    assert cli(verify) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == "PASSED: SLSA verification passed"
+    _swap(checkpoint)
+    assert cli(verify) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"FAILED: SLSA verification failed: model-files: expected the 6 signed files, got 2 differing (swapped) "
+        f"({SHARDS[0]}: holds the signed bytes of {SHARDS[1]}; {SHARDS[1]}: holds the signed bytes of {SHARDS[0]})")
+    assert cli(verify[:-3] + [str(checkpoint)]) == 2
+    assert capsys.readouterr().err == ("error: a model folder is verified alone, with --model-name N: its files are "
+                                       "the subjects N/<path>\n")

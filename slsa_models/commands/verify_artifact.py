@@ -20,6 +20,7 @@ from slsa_models.flags import add_policy_arguments, options_from_args
 from slsa_models.progress import progress_bar, total_size
 
 if TYPE_CHECKING:  # the verifier (and sigstore) load only when the command runs
+    from slsa_models.manifest import Manifest
     from slsa_models.verify import Artifact, Policy, Report
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = EPILOG
     parser.add_argument("artifacts", nargs="*", metavar="ARTIFACT",
-                        help="artifact files to verify (hashed while read)")
+                        help="artifact files to verify (hashed while read), or one model folder with "
+                        "--model-name")
+    parser.add_argument("--model-name", metavar="N",
+                        help="for a model folder: its files are the subjects N/<path>, and the folder must "
+                        "hold exactly the files the provenance names (none changed, missing, added, "
+                        "renamed or swapped: check model-files)")
+    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
+                        help="files or folders inside the model folder to leave out")
     parser.add_argument("--provenance-path", required=True, metavar="PATH",
                         help="path to the provenance (.intoto.jsonl Sigstore bundle)")
     parser.add_argument("--digest", action="append", default=[], metavar="sha256:HEX",
@@ -103,17 +111,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="print the whole report (every check, expected and actual) to stdout")
 
 
-def _artifacts(args: argparse.Namespace) -> list[Artifact]:
+def _artifacts(args: argparse.Namespace) -> tuple[list[Artifact], Manifest | None]:
+    """The artifacts to verify, and the manifest of the one model folder among them, if any."""
+    from slsa_models.manifest import Manifest, digest_path
     from slsa_models.verify import Artifact
 
-    artifacts = []
+    artifacts, folder = [], None
+    folders = [path for path in args.artifacts if Path(path).is_dir()]
+    if folders and (len(folders) > 1 or len(args.artifacts) > 1 or not args.model_name):
+        raise InputError("a model folder is verified alone, with --model-name N: its files are the "
+                         "subjects N/<path>")
+    if args.ignore_paths and not folders:
+        raise InputError("--ignore-paths applies to a model folder, not a file")
     for path in args.artifacts:
         with progress_bar(total_size([path]), f"hashing {Path(path).name}") as on_progress:
-            artifacts.append(Artifact.from_path(path, on_progress))
+            digest = digest_path(path, args.ignore_paths, on_progress=on_progress)
+        if isinstance(digest, Manifest):
+            folder = digest
+            artifacts += [Artifact(entry.path, entry.sha256) for entry in digest.files]
+        else:
+            artifacts.append(Artifact(os.fspath(path), digest))
     artifacts += [Artifact.from_digest(digest) for digest in args.digest]
     if not artifacts:
         raise InputError("no artifact to verify: give at least one ARTIFACT file or --digest sha256:HEX")
-    return artifacts
+    return artifacts, folder
 
 
 def print_outcome(report: Report, stream: object = None) -> None:
@@ -149,7 +170,15 @@ def run(args: argparse.Namespace) -> int:
 
     policy = build_policy(args)
     provenance = load_provenance(Path(args.provenance_path))  # unusable input fails before hashing
-    report = require_check(verify_loaded(provenance, _artifacts(args), policy), policy)
+    artifacts, folder = _artifacts(args)
+    report = verify_loaded(provenance, artifacts, policy)
+    if folder is not None:  # the folder holds exactly the files the provenance names
+        from slsa_models.verify.names import check_model_files, signed_files
+        from slsa_models.verify.report import folder_report
+
+        signed = signed_files(report.subjects, args.model_name, report.kind)
+        report = folder_report(report, [], check_model_files(signed, folder.digests()))
+    report = require_check(report, policy)
     for check in report.checks:  # -v: every check, expected and actual
         log.info("%s %s", "pass" if check.passed else "FAIL", check.message)
     print_outcome(report)

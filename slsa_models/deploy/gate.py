@@ -36,6 +36,7 @@ from slsa_models.progress import Progress
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
 from slsa_models.verify.names import check_model_files, check_model_name, signed_files
+from slsa_models.verify.report import folder_report, with_checks
 
 MODEL_DIGEST = "model-digest"
 
@@ -84,27 +85,6 @@ def model_digest_check(model_key: str, actual_sha256: str) -> Check:
         MODEL_DIGEST, ok, f"sha256:{expected}", f"sha256:{actual_sha256}",
         "" if ok else "the stored bytes are not the ones their key names: they were replaced",
         artifact=file_name,
-    )
-
-
-def folder_report(report: Report, gate_checks: Sequence[Check]) -> Report:
-    """A folder's report: the gate's checks come before the per-file ones, so the first
-    failure names what is wrong with the folder (which file changed) rather than one
-    digest; they run only when the statement verified (else nothing binds any file)."""
-    if not report.subjects:
-        return with_checks(report, gate_checks[:-1])
-    shared = [check for check in report.checks if check.artifact is None]
-    per_file = [check for check in report.checks if check.artifact is not None]
-    folder = with_checks(dataclasses.replace(report, checks=shared), gate_checks)
-    return dataclasses.replace(folder, checks=[*folder.checks, *per_file])
-
-
-def with_checks(report: Report, extra: Sequence[Check]) -> Report:
-    """The verifier's report with the gate's own checks appended (after the verifier's)."""
-    return dataclasses.replace(
-        report,
-        checks=[*report.checks, *extra],
-        passed=report.passed and all(check.passed for check in extra),
     )
 
 
@@ -273,7 +253,7 @@ class Gate:
         files = check_model_files(signed_files(report.subjects, self.model_name, report.kind), model.files)
         if not files.passed and model.problem:
             files = dataclasses.replace(files, detail=f"{files.detail}; {model.problem}")
-        return piece, folder_report(report, [*gate_checks, files])
+        return piece, folder_report(report, gate_checks, files)
 
     def smoke_load(self, verdict: Verdict) -> SmokeResult:
         path = verdict.model.path if verdict.model is not None else None

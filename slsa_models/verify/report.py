@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,28 @@ class Report:
         first = self.first_failure()
         reason = first.message if first else "no artifact passed"
         raise VerificationFailed(f"SLSA verification failed: {reason}", report=self)
+
+
+def folder_report(report: Report, checks: Sequence[Check], files: Check) -> Report:
+    """A folder's report: ``checks`` and the ``files`` check (model-files) come before the
+    per-file ones, so the first failure names what is wrong with the folder (which file
+    changed) rather than one digest. ``files`` is added only when the statement verified
+    (else nothing binds any file, and the signature's failure says so)."""
+    if not report.subjects:
+        return with_checks(report, checks)
+    shared = [check for check in report.checks if check.artifact is None]
+    per_file = [check for check in report.checks if check.artifact is not None]
+    folder = with_checks(dataclasses.replace(report, checks=shared), [*checks, files])
+    return dataclasses.replace(folder, checks=[*folder.checks, *per_file])
+
+
+def with_checks(report: Report, extra: Sequence[Check]) -> Report:
+    """The verifier's report with the gate's own checks appended (after the verifier's)."""
+    return dataclasses.replace(
+        report,
+        checks=[*report.checks, *extra],
+        passed=report.passed and all(check.passed for check in extra),
+    )
 
 
 def printable(text: str) -> str:
