@@ -31,7 +31,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -464,11 +464,8 @@ def verify_oms(bundle: OMSBundle, sha256: str, artifacts: Sequence[Any], policy:
     signed = _signed_files(manifest, artifacts, checks)
     if signed is None:
         return _report(sha256, checks, _results(checks, artifacts, {}), result.signer, bundle.payload)
-    ignore = list(policy.ignore_paths) + _signed_ignore_paths(manifest)
-    actual = {artifact.name: artifact.sha256 for artifact in artifacts
-              if not any(artifact.name == p or artifact.name.startswith(p + "/") for p in ignore)}
-    if policy.ignore_unsigned_files:
-        actual = {name: digest for name, digest in actual.items() if name in signed}
+    out = _left_out([artifact.name for artifact in artifacts], policy, manifest, signed)
+    actual = {artifact.name: artifact.sha256 for artifact in artifacts if artifact.name not in out}
     checks.append(check_files(SignedManifest(manifest.model_name, FILES, "sha256", False, (), signed),
                               actual))
     for artifact in artifacts:
@@ -482,6 +479,30 @@ def verify_oms(bundle: OMSBundle, sha256: str, artifacts: Sequence[Any], policy:
     named = (manifest.model_name,) if manifest.predicate_type != "https://model_signing/Digests/v0.1" else ()
     return _report(sha256, checks, _results(checks, artifacts, signed), result.signer, bundle.payload,
                    tuple(sorted(signed.items())), named)
+
+
+def _left_out(paths: Iterable[str], policy: OMSPolicy, manifest: SignedManifest,
+              signed: Mapping[str, str]) -> set[str]:
+    """The paths an OMS verification leaves out: under the policy's or the signer's ignored
+    paths, and, with ``ignore_unsigned_files``, every path the signature does not list."""
+    ignore = list(policy.ignore_paths) + _signed_ignore_paths(manifest)
+    return {path for path in paths
+            if any(path == p or path.startswith(p + "/") for p in ignore)
+            or (policy.ignore_unsigned_files and path not in signed)}
+
+
+def files_compared(report: Report, policy: OMSPolicy, files: Mapping[str, str]) -> dict[str, str]:
+    """``files`` (relative path -> hex) without those the OMS verification behind ``report``
+    left out (see ``_left_out``): what the gate compares with the signed files, so a file the
+    policy or the signer leaves out is not reported as added."""
+    if report.payload is None:
+        return dict(files)
+    try:
+        manifest = parse_manifest(PAYLOAD_TYPE, report.payload)
+    except StatementError:
+        return dict(files)
+    out = _left_out(files, policy, manifest, dict(report.subjects))
+    return {path: digest for path, digest in files.items() if path not in out}
 
 
 def _signed_files(manifest: SignedManifest, artifacts: Sequence[Any], checks: list[Check]) -> dict[str, str] | None:

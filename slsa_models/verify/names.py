@@ -12,9 +12,13 @@ drop-in verifiers do not apply this rule: they verify artifacts, not names.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from slsa_models.verify.report import ArtifactResult, Check
+from slsa_models.verify.report import ArtifactResult, Check, Report
 from slsa_models.verify.statement import Provenance
+
+if TYPE_CHECKING:
+    from slsa_models.verify.policy import Policy
 
 MODEL_NAME = "model-name"
 MODEL_NAME_PARAMETERS = ("model_name", "model-name")
@@ -73,6 +77,20 @@ def signed_files(subjects: Sequence[tuple[str, str]], model_name: str,
         if files.setdefault(path, digest) != digest:
             clashing.add(path)
     return {path: digest for path, digest in files.items() if path not in clashing}
+
+
+def compared_files(report: Report, policy: Policy, files: Mapping[str, str]) -> dict[str, str]:
+    """The folder's files (relative path -> hex) the evidence is held to: all of them, except,
+    for an OMS signature, those its verification left out (the ``[oms]`` policy's
+    ``ignore-paths`` and ``ignore-unsigned-files``, and the paths the signer left out)."""
+    from slsa_models.kinds import KIND_OMS
+
+    rules = policy.for_kind(KIND_OMS) if report.kind == KIND_OMS else None
+    if rules is None:
+        return dict(files)
+    from slsa_models.oms.verify import files_compared
+
+    return files_compared(report, rules, files)  # type: ignore[arg-type]
 
 
 def check_model_files(signed: Mapping[str, str], actual: Mapping[str, str]) -> Check:
