@@ -13,7 +13,7 @@ import pytest
 
 from slsa_models import deploy
 from slsa_models.deploy.history import read_current, require_current
-from slsa_models.errors import InputError, NotFoundError
+from slsa_models.errors import ConflictError, InputError, NotFoundError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.store import layout
@@ -139,3 +139,47 @@ def test_an_oversized_newest_record_stops_the_append_unread(store: FileStore, tm
         " download it instead")
     assert [o.key for o in store.list_objects(layout.history_prefix(MODEL))] == [
         layout.history_key(MODEL, 0), key]
+
+
+class RivalFirst(FileStore):
+    """A file store where, before each of the next ``rivals`` history writes, another deployer
+    appends its own decision (the race write-once settles)."""
+
+    def __init__(self, root: Path, rival: deploy.Deployer, rivals: int) -> None:
+        super().__init__(root)
+        self.rival, self.rivals, self.racing = rival, rivals, False
+
+    def put_bytes(self, key: str, data: bytes):  # type: ignore[no-untyped-def]
+        if self.rivals and not self.racing and key.startswith(layout.history_prefix(MODEL)):
+            self.rivals -= 1
+            self.racing = True
+            try:
+                deploy.record_run_refusal(self, MODEL, None, "the rival's", failed_check="x", deployer=self.rival)
+            finally:
+                self.racing = False
+        return super().put_bytes(key, data)
+
+
+def test_an_append_that_loses_a_race_chains_after_the_winner(tmp_path: Path) -> None:
+    """append_record: a ConflictError on the write (another decision took the number) is retried
+    after the winner, not given up at once."""
+    (tmp_path / "store").mkdir()
+    ours, rival = deployer(tmp_path, "ours"), deployer(tmp_path, "rival")
+    store = RivalFirst(tmp_path / "store", rival, rivals=2)
+    decision = deploy.record_run_refusal(store, MODEL, None, "ours", failed_check="x", deployer=ours)
+    assert decision.history_key == layout.history_key(MODEL, 2)
+    history = deploy.read_history(store, MODEL, ours.trusted + rival.trusted)
+    assert [(r.sequence, r.reason) for r in history] == [(2, "ours"), (1, "the rival's"), (0, "the rival's")]
+    assert history[0].previous is not None
+
+
+def test_an_append_that_keeps_losing_gives_up_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    ours, rival = deployer(tmp_path, "ours"), deployer(tmp_path, "rival")
+    store = RivalFirst(tmp_path / "store", rival, rivals=100)
+    with pytest.raises(ConflictError) as raised:
+        deploy.record_run_refusal(store, MODEL, None, "ours", failed_check="x", deployer=ours)
+    assert str(raised.value) == (
+        f"{store.object_uri('deployments/iris/history')} kept growing: gave up after 8 attempts to append;"
+        " re-run the deploy")
+    assert {r.reason for r in deploy.read_history(store, MODEL, ours.trusted + rival.trusted)} == {"the rival's"}

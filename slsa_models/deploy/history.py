@@ -107,7 +107,8 @@ def append_record(store: ArtifactStore, record: DeploymentRecord, signer: KeySig
         except ConflictError:
             continue  # another decision took this number: chain after it
         return key, SignedRecord(chained, data, "self")
-    raise ConflictError(f"{store.object_uri(layout.history_prefix(record.model_name))} kept growing: "
+    history = layout.history_prefix(record.model_name).rstrip("/")  # a prefix is no valid key
+    raise ConflictError(f"{store.object_uri(history)} kept growing: "
                         f"gave up after {APPEND_ATTEMPTS} attempts to append; re-run the deploy")
 
 
