@@ -47,3 +47,9 @@ def json_object(text: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object, got {type(value).__name__}")
     return value
+
+
+def add_ignore_paths(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--ignore-paths``: files or folders of a model folder left out (as model_signing's flag)."""
+    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
+                        help="files or folders inside a model folder to leave out (they are not bound)")

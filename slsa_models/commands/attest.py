@@ -8,6 +8,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from slsa_models.commands import argtypes
 from slsa_models.errors import InputError
 from slsa_models.manifest import model_subjects
 from slsa_models.progress import progress_bar, total_size
@@ -37,8 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the model these files are: subjects are named N/<file> and model_name is "
                         "recorded, so the deploy gate can bind them to model N (without it they name "
                         "no model, and only a policy with accept-unnamed takes them)")
-    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
-                        help="files or folders inside a model folder to leave out (they are not bound)")
+    argtypes.add_ignore_paths(parser)
     parser.add_argument("-o", "--output", type=Path,
                         help="write here (default: standard output); an existing file is refused")
     parser.add_argument("--overwrite", action="store_true",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from slsa_models.commands import argtypes
 from slsa_models.digest import subjects_base64
 
 
@@ -23,14 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="name each subject <N>/<file name> (a folder's files <N>/<relative path>), binding the "
         "files to model N (the gate checks it)"
     )
-    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
-                        help="files or folders inside a model folder to leave out")
+    argtypes.add_ignore_paths(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from slsa_models.digest import subject_line
     from slsa_models.manifest import model_subjects
-
     from slsa_models.progress import progress_bar, total_size
 
     with progress_bar(total_size(args.files), "hashing") as on_progress:

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from slsa_models.commands import argtypes
 from slsa_models.progress import progress_bar, total_size
 from slsa_models.publishing import publish_digested, publish_provenance
 from slsa_models.settings import default_store_uri
@@ -28,8 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("provenance", nargs="?", metavar="PROVENANCE_FILE", help="its provenance")
     parser.add_argument("--store", default=None,
                         help="s3://bucket/prefix or file:///dir (default $SLSA_MODELS_STORE or .slsa-models/store)")
-    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
-                        help="files or folders inside a model folder to leave out (they are not bound)")
+    argtypes.add_ignore_paths(parser)
     parser.add_argument("--model-name", required=True, metavar="N",
                         help="the model's name in the store (required: the name binds the model to its evidence)")
 

@@ -48,8 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="store and attest this model file or folder, made elsewhere (no training)")
     own.add_argument("--trainer-args", type=argtypes.json_object, default=None, metavar="JSON",
                      help='keyword arguments for the trainer, a JSON object (e.g. \'{"epochs": 3}\')')
-    own.add_argument("--ignore-paths", nargs="+", default=None, metavar="PATH",
-                     help="files or folders inside a model folder to leave out (they are not bound)")
+    argtypes.add_ignore_paths(own)
     parser.add_argument(
         "--subjects-file", type=Path,
         help="also write the sha256sum-format subject line here (for the SLSA generator)",

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from slsa_models.commands import argtypes
 from slsa_models.errors import InputError
 from slsa_models.flags import add_policy_arguments, options_from_args
 from slsa_models.progress import progress_bar, total_size
@@ -97,8 +98,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="for a model folder: its files are the subjects N/<path>, and the folder must "
                         "hold exactly the files the provenance names (none changed, missing, added, "
                         "renamed or swapped: check model-files)")
-    parser.add_argument("--ignore-paths", nargs="+", default=[], metavar="PATH",
-                        help="files or folders inside the model folder to leave out")
+    argtypes.add_ignore_paths(parser)
     parser.add_argument("--provenance-path", required=True, metavar="PATH",
                         help="path to the provenance (.intoto.jsonl Sigstore bundle)")
     parser.add_argument("--digest", action="append", default=[], metavar="sha256:HEX",
