@@ -187,11 +187,12 @@ def test_unusable_signature_files_exit_2(capsys: pytest.CaptureFixture[str], set
     assert verify(capsys, root, model, signature) == (2, line)
 
 
+@pytest.mark.parametrize("verb", [["sigstore"], []])  # without a sub-verb: sigstore, as model_signing
 def test_keyless_signing_without_an_identity_is_refused_before_hashing(
-        capsys: pytest.CaptureFixture[str], setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        capsys: pytest.CaptureFixture[str], setup: Any, monkeypatch: pytest.MonkeyPatch, verb: list[str]) -> None:
     root, model, _ = setup
     monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)
-    code = main(["sign", "sigstore", str(model), "--signature", str(root / "out.sig")])
+    code = main(["sign", *verb, str(model), "--signature", str(root / "out.sig")])
     assert (code, capsys.readouterr().err) == (
         2, "error: no OIDC identity for keyless signing: run in GitHub Actions with id-token: write, or give "
            "--identity_token (or sign with a key)\n")

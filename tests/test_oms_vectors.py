@@ -266,3 +266,16 @@ def test_an_ignored_path_relative_to_the_model_gets_a_hint(capsys: pytest.Captur
     assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == [
         "--ignore-paths ignore-me names nothing inside v1.0.1-certificate (paths are relative to the working "
         "directory, as in model_signing): did you mean v1.0.1-certificate/ignore-me?"]
+
+
+def test_without_a_sub_verb_sigstore_is_meant(capsys: pytest.CaptureFixture[str]) -> None:
+    """model_signing's rule: `verify MODEL --signature SIG --identity ...` is the sigstore kind."""
+    args = sigstore_args(VECTORS / "v1.0.1-sigstore")[1:]
+    assert run(capsys, *args) == (0, "Verification succeeded\n", "")
+    assert run(capsys, "-q", *args) == (0, "Verification succeeded\n", "")
+    with pytest.raises(SystemExit) as raised:  # a usage error, as argparse reports it: exit 2
+        run(capsys, *args[:1], "--signature", "model.sig")
+    err = capsys.readouterr().err
+    assert (raised.value.code, err) == (2, "error: the following arguments are required: --identity, "
+                                           "--identity-provider/--identity_provider (see slsa-models "
+                                           "verify-signature sigstore --help)\n")

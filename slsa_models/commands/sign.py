@@ -18,12 +18,13 @@ import argparse
 import os
 from pathlib import Path
 
-from slsa_models.commands.verify_signature import _flag, common_model_arguments
+from slsa_models.commands.verify_signature import _flag, common_model_arguments, default_to_sigstore
 
 SUCCEEDED = "Signing succeeded"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    default_to_sigstore(parser, ("key", "certificate", "sigstore"))
     parser.description = ("Sign a model file or folder in the OpenSSF Model Signing format, as "
                           "`model_signing sign` does.")
     kinds = parser.add_subparsers(dest="signer", metavar="{key,certificate,sigstore}", required=True)

@@ -43,7 +43,8 @@ Sigstore signatures verify offline against sigstore-python's bundled public-good
 trusted root (model_signing refreshes it online first), or --trust_config (a
 ClientTrustConfig or a TrustedRoot JSON). Both file and shard manifests verify
 (model_signing's CLI re-hashes shard-signed models as files); SHA-256 only.
-Not supported: --use_staging (give staging's --trust_config), pkcs11 kinds.
+Without a sub-verb, sigstore is meant (as model_signing). Not supported:
+--use_staging (give staging's --trust_config), pkcs11 kinds.
 
 Exit status: 0 verified; 1 not verified; 2 unusable input.
 """
@@ -71,7 +72,26 @@ def common_model_arguments(parser: argparse.ArgumentParser) -> None:
           help="follow symlinks to files (default: a symlink is refused)")
 
 
+VERBOSITY = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"})
+
+
+def default_to_sigstore(parser: argparse.ArgumentParser, modes: tuple[str, ...]) -> None:
+    """model_signing's rule: without a sub-verb first, ``sigstore`` is meant
+    (``verify-signature MODEL --signature SIG --identity ...``)."""
+    parse_known_args = parser.parse_known_args
+
+    def with_default(args: list[str] | None = None, namespace: argparse.Namespace | None = None) -> object:
+        given = list(args) if args is not None else []
+        first = next((index for index, arg in enumerate(given) if arg not in VERBOSITY), None)
+        if first is not None and given[first] not in (*modes, "-h", "--help"):
+            given.insert(first, "sigstore")
+        return parse_known_args(given if args is not None else None, namespace)
+
+    parser.parse_known_args = with_default  # type: ignore[method-assign]
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    default_to_sigstore(parser, ("key", "certificate", "sigstore"))
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = ("Verify a model file or folder with its OpenSSF Model Signing signature, as\n"
                           "`model_signing verify` does: the signer, the signed manifest, every file.")
