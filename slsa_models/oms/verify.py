@@ -92,7 +92,7 @@ def _ecdsa_ok(key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes,
               algorithm: hashes.HashAlgorithm) -> bool:
     try:
         key.verify(signature, message, ec.ECDSA(algorithm))
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):  # a forged or malformed signature: not signed by this key
         return False
     return True
 
