@@ -179,7 +179,7 @@ def test_the_gate_fetches_evidence_from_its_provenance_url(monkeypatch: pytest.M
     """gate: fetch_evidence called without the gate's provenance URL (the evidence looked up beside
     the model instead of where the deployment said)."""
     calls = []
-    monkeypatch.setattr("slsa_models.deploy.gate.fetch_evidence", lambda *args: calls.append(args) or ())
+    monkeypatch.setattr("slsa_models.deploy.gate.fetch_evidence", lambda *args, **_: calls.append(args) or ())
     gate = deploy.Gate(object(), "iris", None, provenance_url="https://example.test/p.intoto.jsonl")  # type: ignore[arg-type]
     candidate = SimpleNamespace(key="models/iris/sha256-" + HEX + "/model.keras")
     assert gate.fetch_evidence(candidate) == ()  # type: ignore[arg-type]
