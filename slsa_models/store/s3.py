@@ -20,12 +20,14 @@ object that fits is done with that one request. A larger one is fetched with
 concurrent ranged GETs, every one pinned to the object the first GET saw (its
 VersionId where the bucket has versions, and ``If-Match`` on its ETag always;
 each response's ETag and Content-Range are checked too), so an object replaced
-mid-download is refused with ObjectChanged. Parts are written into a temp file
-at their offsets as they arrive and SHA-256 hashed in order by the calling
-thread as soon as the prefix before them is complete; at most
-``max_concurrency + 2`` parts are in flight, so memory is bounded by that many
-parts, never the file. The temp file is renamed over the destination only when
-complete: a failure or an interruption leaves the destination untouched.
+mid-download is refused with ObjectChanged. ``max_concurrency`` workers write
+each 1 MiB chunk into a temp file at its offset as it arrives; the calling
+thread SHA-256 hashes the file in order, reading back (from the page cache)
+each chunk of the contiguous prefix as soon as it is written, so the digest is
+of the bytes in the file and no worker ever waits for the hashing. Memory is a
+chunk per worker, never a part or the file. The temp file is renamed over the
+destination only when complete: a failure or an interruption leaves the
+destination untouched.
 """
 
 from __future__ import annotations
@@ -559,12 +561,12 @@ class _FilePart:
 
 
 class _Part:
-    """Bytes ``start..end-1`` of the object, received into ``buffer[:filled]``."""
+    """Bytes ``start..end-1`` of the object; ``filled`` of them are in the file."""
 
-    __slots__ = ("buffer", "done", "end", "error", "filled", "start")
+    __slots__ = ("done", "end", "error", "filled", "start")
 
-    def __init__(self, start: int, end: int, buffer: bytearray) -> None:
-        self.start, self.end, self.buffer = start, end, buffer
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
         self.filled = 0
         self.done = False
         self.error: BaseException | None = None
@@ -592,66 +594,52 @@ class _SharedFd:
 class _RangedDownload:
     """One concurrent ranged download into ``tmp`` (see the module docstring).
 
-    Each part in flight owns one of at most ``window`` part-sized buffers, reused from
-    part to part (no allocation, and no fresh pages, per chunk): a worker reads the part
-    into it and writes what it read into the file; this thread hashes the buffer up to
-    what was read, and hands the buffer on to the next part once the part is hashed.
+    Workers fetch the parts, in order of start, ``max_concurrency`` at a time, and write
+    each chunk into the file as it arrives; none waits for the hashing. This thread
+    hashes the file in order, reading back (from the page cache) each chunk of the
+    contiguous prefix as soon as it is written: the digest is of the bytes in the file.
+    Memory: one chunk per worker and one for the hashing, whatever the size.
     """
 
     def __init__(self, store: S3Store, key: str, meta: StoredObject, total: int,
                  pin: dict[str, str], tmp: Path, dest: Path) -> None:
         self.store, self.key, self.meta, self.total, self.pin = store, key, meta, total, pin
         self.tmp, self.dest = tmp, dest
-        self.part_size = store.download_part_size
-        self.count = math.ceil(total / self.part_size)
-        self.window = min(store.max_concurrency + 2, self.count)
+        size = store.download_part_size
+        self.parts = [_Part(start, min(start + size, total)) for start in range(0, total, size)]
         self.ready = threading.Condition()
         self.cancelled = threading.Event()
 
     def run(self, first_body: Any, on_progress: Progress | None) -> tuple[str, int]:
         """Fetch every part (the first from ``first_body``); (sha256 hex, size) of the bytes."""
-        fd = _SharedFd(os.open(self.tmp, os.O_WRONLY | os.O_CLOEXEC))
-        pool = ThreadPoolExecutor(max_workers=min(self.store.max_concurrency, self.count),
+        fd = _SharedFd(os.open(self.tmp, os.O_RDWR | os.O_CLOEXEC))
+        pool = ThreadPoolExecutor(max_workers=min(self.store.max_concurrency, len(self.parts)),
                                   thread_name_prefix="s3-download")
-        in_flight: deque[_Part] = deque()
-
-        def submit(index: int, buffer: bytearray, body: Any = None) -> None:
-            start = index * self.part_size
-            part = _Part(start, min(start + self.part_size, self.total), buffer)
-            in_flight.append(part)
-            fd.acquire()
-            future = pool.submit(self._fetch, part, body, fd.fd)
-            future.add_done_callback(lambda _: fd.release())  # also when cancelled unstarted
-
         digest = hashlib.sha256()
+        buffer = bytearray(CHUNK_SIZE)
+        view = memoryview(buffer)
         hashed = 0
         try:
-            submit(0, bytearray(self.part_size), first_body)
-            for index in range(1, self.window):
-                submit(index, bytearray(self.part_size))
-            submitted = self.window
-            while in_flight:
-                part = in_flight[0]
-                view, done = memoryview(part.buffer), 0
-                while True:
+            for index, part in enumerate(self.parts):
+                fd.acquire()
+                future = pool.submit(self._fetch, part, first_body if index == 0 else None, fd.fd)
+                future.add_done_callback(lambda _: fd.release())  # also when cancelled unstarted
+            for part in self.parts:
+                while hashed < part.end:
                     with self.ready:
-                        while part.filled == done and not part.done and part.error is None:
+                        while part.start + part.filled == hashed and part.error is None:
                             self.ready.wait()
                         if part.error is not None:
                             raise part.error
-                        filled, finished = part.filled, part.done
-                    digest.update(view[done:filled])
-                    if on_progress is not None and filled > done:
-                        on_progress(filled - done)
-                    hashed += filled - done
-                    done = filled
-                    if finished:
-                        break
-                view.release()
-                in_flight.popleft()
-                if submitted < self.count:
-                    submit(submitted, part.buffer)
-                    submitted += 1
+                        written = part.start + part.filled
+                    while hashed < written:
+                        count = os.preadv(fd.fd, [view[:min(CHUNK_SIZE, written - hashed)]], hashed)
+                        if not count:
+                            raise StoreError(f"{self.tmp}: shorter than the {written} bytes written to it")
+                        digest.update(view[:count])
+                        hashed += count
+                        if on_progress is not None:
+                            on_progress(count)
             if hashed != self.total or os.fstat(fd.fd).st_size != self.total:
                 raise StoreError(f"S3 download of {self.store.object_uri(self.key)} is incomplete:"
                                  f" {hashed} of {self.total} bytes")
@@ -659,18 +647,19 @@ class _RangedDownload:
             self.cancelled.set()
             raise
         finally:
+            view.release()
             pool.shutdown(wait=False, cancel_futures=True)
             fd.release()
         return digest.hexdigest(), hashed
 
     def _fetch(self, part: _Part, body: Any, fd: int) -> None:
-        """Worker: read ``part`` (from ``body`` or a pinned ranged GET) into its buffer and the file."""
-        size, broken = part.end - part.start, 0
-        view = memoryview(part.buffer)
-        filled = 0
+        """Worker: read ``part`` (from ``body`` or a pinned ranged GET) into the file."""
+        size, broken, filled = part.end - part.start, 0, 0
         try:
             with self.store._errors(self.key, self.pin.get("VersionId")):
                 while filled < size:
+                    if self.cancelled.is_set():
+                        return
                     if body is None:
                         body = self.store._get_range(self.key, part.start + filled, part.end, self.pin,
                                                      self.meta, self.total, self.dest)
@@ -678,14 +667,15 @@ class _RangedDownload:
                         while filled < size:
                             if self.cancelled.is_set():
                                 return
-                            count = body.readinto(view[filled:min(filled + CHUNK_SIZE, size)])
-                            if not count:
+                            chunk = body.read(min(CHUNK_SIZE, size - filled))
+                            if not chunk:
                                 raise boto_errors.IncompleteReadError(actual_bytes=filled, expected_bytes=size)
-                            self._write(fd, view[filled:filled + count], part.start + filled)
-                            filled += count
+                            self._write(fd, chunk, part.start + filled)
+                            filled += len(chunk)
                             with self.ready:
                                 part.filled = filled
                                 self.ready.notify_all()
+                            del chunk
                     except _BROKEN_BODY:
                         broken += 1
                         if broken > READ_RETRIES:
@@ -701,16 +691,17 @@ class _RangedDownload:
             with self.ready:
                 part.error = exc
                 self.ready.notify_all()
-        finally:
-            view.release()
 
-    def _write(self, fd: int, view: memoryview, offset: int) -> None:
+    def _write(self, fd: int, chunk: bytes, offset: int) -> None:
+        view = memoryview(chunk)
         try:
             while view:
                 written = os.pwrite(fd, view, offset)
                 view, offset = view[written:], offset + written
         except OSError as exc:
             raise InputError(f"cannot write {self.dest}: {exc.strerror}") from exc
+        finally:
+            view.release()
 
 
 def translate_error(exc: Exception, *, endpoint: str, bucket: str, uri: str) -> SlsaModelsError:
