@@ -52,8 +52,8 @@ def deploy_flow(model_name: str, digest: str | None = None, store: str | None = 
     except deploy.trust.TrustParametersRefused as error:
         refuse_run(store_uri, model_name, digest, error, run_id)
         raise
-    gate = deploy.Gate(open_store(store_uri), model_name, settings.policy,
-                       provenance_url=settings.provenance_url, allow_pickle=settings.allow_pickle)
+    gate = deploy.Gate(open_store(store_uri), model_name, settings.policy, provenance_url=settings.provenance_url,
+                       allow_pickle=settings.allow_pickle, github=settings.github())
     deployer = deploy.deployer_for(settings.policy)
     recorded_policy = {**deploy.policy_to_dict(settings.policy), "source": settings.source}
 

@@ -379,3 +379,36 @@ def test_promoted_evidence_from_github_is_kept_and_served_from_the_store(
     verified = verify_deployed(store, "attested", policy, tmp_path / "serve")  # type: ignore[arg-type]
     assert verified.report.passed and verified.report.kind == "github-attestation"
     assert len(routes.requests) == requests  # the store's copy, not GitHub's
+
+
+def test_the_gate_asks_github_when_told_to(tmp_path: Path, file_store_uri: str, server: tuple[str, Routes]) -> None:
+    """Gate(github=...) runs every step with GitHub as the evidence source (the deploy's
+    --github-attestations / SLSA_MODELS_GITHUB_ATTESTATIONS=1); without it, nothing is asked."""
+    base, routes = server
+    answer(routes, 200, recorded(vector_bundle()))
+    store, _ = stored_model(tmp_path, file_store_uri)
+    policy = Policy(AttestationPolicy(owner="too-legit", cert_oidc_issuer=HAMMER), accept_unnamed=True)
+    (tmp_path / "off").mkdir()
+    refused, _ = deploy.Gate(store, "attested", policy).run(tmp_path / "off")  # type: ignore[arg-type]
+    assert not refused.passed and routes.requests == []
+    (tmp_path / "on").mkdir()
+    verdict, _ = deploy.Gate(store, "attested", policy, github=api(base)).run(tmp_path / "on")  # type: ignore[arg-type]
+    assert verdict.passed, verdict.reason
+    assert [piece.location for piece in verdict.evidence] == [f"{base}{PATH} attestation 1"]
+
+
+def test_asking_github_needs_a_github_attestation_table() -> None:
+    from slsa_models.deploy.trust import Trust, resolve_trust
+    from slsa_models.errors import PolicyError
+    from slsa_models.verify import GeneratorPolicy
+
+    trust = Trust(Policy(GeneratorPolicy(source_uri="github.com/acme/models")), github_attestations=True)
+    with pytest.raises(PolicyError) as error:
+        trust.github()
+    assert str(error.value) == ("fetching GitHub attestations needs a [github-attestation] table in the policy "
+                                "(its owner or repo says where to ask)")
+    flags = {"source_uri": "github.com/acme/models"}  # both GitHub kinds, as verify-artifact's flags
+    asked = resolve_trust({**flags, "github_attestations": True}, from_deployment=False).github()
+    assert asked is not None and asked.url("a" * 64).startswith(
+        f"https://api.github.com/repos/acme/models/attestations/sha256:{'a' * 64}")
+    assert resolve_trust(flags, from_deployment=False).github() is None

@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--provenance-url", metavar="URL",
                         help="fetch the provenance here when the store has none next to the model "
                         "(a release asset or Actions artifact; $GITHUB_TOKEN is sent to GitHub)")
+    parser.add_argument("--github-attestations", action="store_true",
+                        help="when the store holds no evidence, list the model's attestations from GitHub's "
+                        "attestations API (the policy's [github-attestation] owner/repo; $GITHUB_TOKEN is sent to "
+                        "GitHub only); a deployment turns it on with SLSA_MODELS_GITHUB_ATTESTATIONS=1")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="smoke-load pytorch_full_model.pth (a pickle) after it verified")
     parser.add_argument("--json", action="store_true", help="print the deployment record as JSON")
@@ -68,7 +72,8 @@ def trust_from(args: argparse.Namespace) -> dict[str, Any] | None:
     from slsa_models.deploy.trust import given_options
 
     given = given_options({**options, "accept_unnamed": args.accept_unnamed,
-                           "allow_pickle": args.allow_pickle, "provenance_url": args.provenance_url})
+                           "allow_pickle": args.allow_pickle, "provenance_url": args.provenance_url,
+                           "github_attestations": args.github_attestations})
     return given or None
 
 

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from slsa_models.deploy.candidate import find_model
+from slsa_models.deploy.github_api import GitHubAttestations
 from slsa_models.deploy.provenance import FetchedProvenance, fetch_evidence
 from slsa_models.deploy.smoke import SmokeResult, smoke_load
 from slsa_models.errors import InputError, MissingObjectError, ProvenanceError
@@ -146,16 +147,17 @@ class Gate:
     """The gate's steps for one model under one policy (see the module docstring)."""
 
     def __init__(self, store: ArtifactStore, model_name: str, policy: Policy, *,
-                 provenance_url: str | None = None, allow_pickle: bool = False) -> None:
+                 provenance_url: str | None = None, allow_pickle: bool = False,
+                 github: GitHubAttestations | None = None) -> None:
         layout.validate_model_name(model_name)
         self.store, self.model_name, self.policy = store, model_name, policy
-        self.provenance_url, self.allow_pickle = provenance_url, allow_pickle
+        self.provenance_url, self.allow_pickle, self.github = provenance_url, allow_pickle, github
 
     def find(self, digest: str | None = None) -> StoredObject:
         return find_model(self.store, self.model_name, digest)
 
     def fetch_evidence(self, candidate: StoredObject) -> tuple[FetchedProvenance, ...]:
-        return fetch_evidence(self.store, candidate.key, self.provenance_url)
+        return fetch_evidence(self.store, candidate.key, self.provenance_url, github=self.github)
 
     def fetch_model(self, candidate: StoredObject, directory: Path, *, version_id: str | None = None,
                     durable: bool = False, progress: Progress | None = None) -> FetchedModel:

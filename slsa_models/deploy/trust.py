@@ -16,17 +16,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slsa_models.errors import PolicyError, TrustParametersRefused
 from slsa_models.verify import Policy, load_policy, policy_from_options
 
 POLICY_ENV = "SLSA_MODELS_POLICY"
 ALLOW_PICKLE_ENV = "SLSA_MODELS_ALLOW_PICKLE"
+GITHUB_ATTESTATIONS_ENV = "SLSA_MODELS_GITHUB_ATTESTATIONS"
 RUN_POLICY_OPT_IN_ENV = "SLSA_MODELS_ALLOW_RUN_POLICY"
 # the keys a ``trust`` parameter may hold besides the policy flags
-TRUST_EXTRAS = ("policy_file", "accept_unnamed", "allow_pickle", "provenance_url")
+TRUST_EXTRAS = ("policy_file", "accept_unnamed", "allow_pickle", "provenance_url", "github_attestations")
 
+
+if TYPE_CHECKING:
+    from slsa_models.deploy.github_api import GitHubAttestations
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,19 @@ class Trust:
     allow_pickle: bool = False
     provenance_url: str | None = None
     source: str = ""  # where the policy came from, for reports: a file, or the run's parameters
+    github_attestations: bool = False  # no evidence in the store: ask GitHub's attestations API
+
+    def github(self) -> GitHubAttestations | None:
+        """The GitHub attestations API to ask, per the policy's [github-attestation] table, if enabled."""
+        if not self.github_attestations:
+            return None
+        from slsa_models.deploy.github_api import GitHubAttestations
+
+        found = GitHubAttestations.for_policy(self.policy)
+        if found is None:
+            raise PolicyError("fetching GitHub attestations needs a [github-attestation] table in the policy "
+                              "(its owner or repo says where to ask)")
+        return found
 
 
 def given_options(trust: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -58,9 +75,11 @@ def resolve_trust(trust: Mapping[str, Any] | None, *, from_deployment: bool,
         policy = policy_from_options(policy_file=extras["policy_file"],
                                      accept_unnamed=bool(extras["accept_unnamed"]), **options)
         source = f"policy file {extras['policy_file']}" if extras["policy_file"] else "the run's trust parameters"
-        return Trust(policy, bool(extras["allow_pickle"]), extras["provenance_url"], source)
+        return Trust(policy, bool(extras["allow_pickle"]), extras["provenance_url"], source,
+                     bool(extras["github_attestations"]))
     return Trust(configured_policy(environ), environ.get(ALLOW_PICKLE_ENV) == "1",
-                 source=f"policy file {environ.get(POLICY_ENV)} ({POLICY_ENV})")
+                 source=f"policy file {environ.get(POLICY_ENV)} ({POLICY_ENV})",
+                 github_attestations=environ.get(GITHUB_ATTESTATIONS_ENV) == "1")
 
 
 def configured_policy(environ: Mapping[str, str] = os.environ) -> Policy:
