@@ -141,6 +141,8 @@ def test_a_refusal_uses_the_callers_error_class(tmp_path: Path) -> None:
     ("[[[]]]", 2, True),
     ('[1, [2, [3]], {"k": [4]}]', 3, False),
     ('[1, [2, [3]], {"k": [[4]]}]', 3, True),
+    ("[[[[]]], 1]", 2, True),  # a scalar looked at first ends nothing
+    ('{"a": [[[]]], "b": "s"}', 2, True),
     ("[]", 1, False),
     ("[[]]", 1, True),
     ('"a string at the top"', 0, False),
