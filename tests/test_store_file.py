@@ -16,7 +16,7 @@ import pytest
 from slsa_models.errors import ConflictError, InputError, NotFoundError, StoreError
 from slsa_models.store import FileStore, MissingObjectError, StoredObject, open_store
 from slsa_models.store.base import ArtifactStore
-from slsa_models.store.layout import history_key, history_prefix, model_key
+from slsa_models.store.layout import history_key, history_prefix, model_key, validate_key
 
 DATA = b"model bytes\x00\x01" * 1000
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -137,9 +137,12 @@ def test_bad_keys_are_refused_everywhere(store: ArtifactStore, key: str, tmp_pat
         lambda: store.compare_and_swap(key, b"x", None),
         lambda: store.object_uri(key),
     ]
-    for call in calls:
-        with pytest.raises(InputError, match=r"^invalid store key "):
+    with pytest.raises(InputError) as expected:
+        validate_key(key)
+    for call in calls:  # the key check's own line, from every entry point
+        with pytest.raises(InputError) as raised:
             call()
+        assert str(raised.value) == str(expected.value)
     assert store.list_objects("") == []
     assert not (tmp_path / "out").exists()
 
