@@ -578,7 +578,8 @@ MODEL_NAME = "digits-test"
 
 
 def _context(runner_temp: Path, **inputs: str) -> dict[str, str]:
-    values = {"model_name": MODEL_NAME, "model_format": "pytorch_model.pth", "epochs": "1", **inputs}
+    values = {"model_name": MODEL_NAME, "model_format": "pytorch_model.pth", "epochs": "1", "trainer": "",
+              **inputs}
     return {"runner.temp": str(runner_temp), **{f"inputs.{k}": v for k, v in values.items()}}
 
 
@@ -670,17 +671,24 @@ def test_train_subjects_step_refuses_more_than_one_subject(tmp_path: Path) -> No
     result, output = _subjects_step(tmp_path)
 
     assert result.returncode == 1
-    assert result.stdout.strip() == f"::error::expected exactly one subject line in {subjects}"
+    assert result.stdout.strip() == (
+        f"::error::expected exactly one subject line in {subjects}: this workflow publishes one model file (a "
+        "folder model goes through the train flow with the local builder, or slsa-models attest and publish)")
     assert output.read_text() == ""
 
 
-def test_train_job_steps_with_the_real_train_flow(tmp_path: Path) -> None:
-    """The train step and the subjects step, exactly as in train.yml, on one tiny PyTorch model."""
+@pytest.mark.parametrize("inputs, file_name", [
+    ({}, "pytorch_model.pth"),
+    ({"trainer": "tests.user_trainer:train_file"}, "weights.safetensors"),  # the dispatch input `trainer`
+])
+def test_train_job_steps_with_the_real_train_flow(tmp_path: Path, inputs: dict[str, str], file_name: str) -> None:
+    """The train step and the subjects step, exactly as in train.yml, on one tiny model: the
+    example's, or one written by the user's training code (the `trainer` input)."""
     runner_temp = tmp_path / "runner"
     runner_temp.mkdir()
     output = tmp_path / "github_output"
     output.touch()
-    context = _context(runner_temp)
+    context = _context(runner_temp, **inputs)
     train_step = step_named(TRAIN, "train", "Train, serialize")
     isolated = {"PREFECT_HOME": str(tmp_path / "prefect"), "SLSA_MODELS_HOME": str(tmp_path / "state")}
     workflow_step = {**train_step, "env": {**train_step["env"], **isolated}}
@@ -693,7 +701,7 @@ def test_train_job_steps_with_the_real_train_flow(tmp_path: Path) -> None:
     outputs = read_github_output(output.read_text())
     [(digest, subject)] = generator_parse_subjects(outputs["base64-subjects"])
     name = outputs["model-file"]
-    assert (subject, name) == (f"{MODEL_NAME}/pytorch_model.pth", "pytorch_model.pth")
+    assert (subject, name) == (f"{MODEL_NAME}/{file_name}", file_name)
     model = runner_temp / "model" / name
     assert hashlib.sha256(model.read_bytes()).hexdigest() == digest
     assert outputs["digest"] == f"sha256:{digest}"
