@@ -88,6 +88,15 @@ GOOD = [resource("a.bin", b"a"), resource("b.bin", b"b")]
     (statement([resource("a.bin:0:1", b"a")], predicate__serialization={
         "method": "shards", "hash_type": "sha256", "allow_symlinks": False, "shard_size": 0.5}),
      "OMS statement: shard size 0.5: expected a positive integer"),
+    (statement([resource("a.bin:0:1", b"a")], predicate__serialization={
+        "method": "shards", "hash_type": "sha256", "allow_symlinks": False, "shard_size": float("inf")}),
+     "OMS statement: shard size inf: expected a positive integer"),
+    (statement([resource("a.bin:0:1", b"a")], predicate__serialization={
+        "method": "shards", "hash_type": "sha256", "allow_symlinks": False, "shard_size": float("nan")}),
+     "OMS statement: shard size nan: expected a positive integer"),
+    (statement([resource("a.bin:0:1", b"a")], predicate__serialization={
+        "method": "shards", "hash_type": "sha256-sharded-8", "allow_symlinks": False, "shard_size": 4}),
+     "OMS statement: hash type 'sha256-sharded-8' is not supported (sha256)"),
     (statement([resource("a.bin:5:1", b"a", "sha256-sharded-8")], predicate__serialization={
         "method": "shards", "hash_type": "sha256", "allow_symlinks": False, "shard_size": 8}),
      "shard resource 'a.bin:5:1': its end is not after its start"),

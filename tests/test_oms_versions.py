@@ -1,5 +1,5 @@
-"""Every OMS shape model_signing has written verifies: real signatures by model_signing 0.2.0
-and 1.0.1 (tests/vectors/oms, see its README), with their verdicts, tampered and wrong-key
+"""Every OMS shape model_signing has written verifies: real signatures by model_signing 0.2.0,
+0.3.1 and 1.0.1 (tests/vectors/oms, see its README), with their verdicts, tampered and wrong-key
 variants; model_signing 1.1.1's own are covered live in test_oms_interop.py."""
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ VECTORS = Path(__file__).parent / "vectors" / "oms"
 SIGNATURES = {  # signature -> (kind, model path relative to the vectors)
     "v0.2.0-key.sig": ("key", "model"),
     "v0.2.0-certificate.sig": ("certificate", "model"),
+    "v0.3.1-key.sig": ("key", "model"),
+    "v0.3.1-key-file.sig": ("key", "model/model.bin"),
+    "v0.3.1-key-shards.sig": ("key", "model"),
     "v1.0.1-key.sig": ("key", "model"),
     "v1.0.1-certificate.sig": ("certificate", "model"),
     "v1.0.1-key-file.sig": ("key", "model/model.bin"),

@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,9 +261,6 @@ def parse_manifest(payload_type: str | None, payload: bytes) -> SignedManifest:
     if method not in (FILES, SHARDS):
         raise StatementError(f"OMS statement: serialization method {method!r} is not supported "
                              "(files or shards)")
-    hash_type = serialization.get("hash_type")
-    if hash_type not in HASH_TYPES:
-        raise StatementError(f"OMS statement: hash type {hash_type!r} is not supported (sha256)")
     allow_symlinks = serialization.get("allow_symlinks", False)
     if not isinstance(allow_symlinks, bool):
         raise StatementError("OMS statement: serialization.allow_symlinks: expected true or false")
@@ -273,9 +271,15 @@ def parse_manifest(payload_type: str | None, payload: bytes) -> SignedManifest:
     if method == SHARDS:
         size = serialization.get("shard_size")
         # protobuf's Struct (model_signing's writer) stores numbers as doubles: 1024.0
-        if isinstance(size, bool) or not isinstance(size, int | float) or size != int(size) or size < 1:
+        if isinstance(size, bool) or not isinstance(size, int | float) or not math.isfinite(size) \
+                or size != int(size) or size < 1:
             raise StatementError(f"OMS statement: shard size {size!r}: expected a positive integer")
         shard_size = int(size)
+    hash_type = serialization.get("hash_type")
+    if method == SHARDS and hash_type == f"sha256-sharded-{shard_size}":
+        hash_type = "sha256"  # model_signing 0.3 named the shards' hash so
+    if hash_type not in HASH_TYPES:
+        raise StatementError(f"OMS statement: hash type {hash_type!r} is not supported (sha256)")
     resources = predicate.get("resources")
     if not isinstance(resources, list) or len(resources) > MAX_RESOURCES:
         raise StatementError("OMS statement: predicate.resources: expected a list of resources")
