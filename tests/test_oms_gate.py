@@ -215,8 +215,6 @@ def test_files_the_oms_policy_leaves_out_are_not_compared(keys: Path, tmp_path: 
     assert compared_files(report, policies(keys)["provenance"], files) == files  # no [oms] table: every file
 
 
-@pytest.mark.xfail(reason="the gate compares names.compared_files(report, policy, model.files), not "
-                          "model.files, with the signed files", strict=False)
 def test_a_folder_with_a_file_the_policy_leaves_out(file_store_uri: str, tmp_path: Path, keys: Path) -> None:
     store = open_store(file_store_uri)
     signed = folder_model(tmp_path / "signed" / MODEL, b"weights")

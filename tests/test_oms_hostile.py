@@ -248,3 +248,12 @@ def test_any_signature_file_is_a_bundle_or_one_provenance_error(raw: bytes) -> N
         parse_bundle("model.sig", raw)
     except ProvenanceError as error:
         assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize("media_type", [{}, [], 3, None, True])
+def test_a_media_type_of_another_json_type_is_one_line(media_type: object) -> None:
+    """Found by the fuzz campaign: a JSON object as mediaType raised TypeError (unhashable)."""
+    with pytest.raises(ProvenanceError) as error:
+        parse_bundle("model.sig", json.dumps({"mediaType": media_type}).encode())
+    assert str(error.value) == (f"model.sig: media type {media_type!r} is not a Sigstore bundle "
+                                "(expected 'application/vnd.dev.sigstore.bundle.v0.3+json')")

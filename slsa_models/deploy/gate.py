@@ -36,7 +36,7 @@ from slsa_models.manifest import Manifest, hash_files, list_files
 from slsa_models.progress import Progress
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
-from slsa_models.verify.names import check_model_files, check_model_name, signed_files
+from slsa_models.verify.names import check_model_files, check_model_name, compared_files, signed_files
 from slsa_models.verify.report import folder_report, with_checks
 
 MODEL_DIGEST = "model-digest"
@@ -252,7 +252,8 @@ class Gate:
         ]
         if model.files is None:
             return piece, with_checks(report, gate_checks)
-        files = check_model_files(signed_files(report.subjects, self.model_name, report.kind), model.files)
+        files = check_model_files(signed_files(report.subjects, self.model_name, report.kind),
+                                  compared_files(report, self.policy, model.files))
         if not files.passed and model.problem:
             files = dataclasses.replace(files, detail=f"{files.detail}; {model.problem}")
         return piece, folder_report(report, gate_checks, files)

@@ -109,7 +109,7 @@ def parse_bundle(label: str, raw: bytes, document: dict[str, Any] | None = None)
     if not isinstance(document, dict):
         raise ProvenanceError(f"{label}: not a JSON object; expected an OMS signature (a Sigstore bundle)")
     media_type = document.get("mediaType")
-    if media_type not in MEDIA_TYPES:
+    if not isinstance(media_type, str) or media_type not in MEDIA_TYPES:  # a dict is not hashable
         raise ProvenanceError(f"{label}: media type {media_type!r} is not a Sigstore bundle "
                               f"(expected {MEDIA_TYPE!r})")
     envelope = document.get("dsseEnvelope")
