@@ -206,15 +206,16 @@ def best_of(results: list[dict[str, Any]]) -> dict[str, Any]:
     return min(results, key=lambda result: result["seconds"])
 
 
-def measure(store_uri: str, source: Path, work: Path, rounds: int, floors: tuple[str, ...]) -> dict[str, Any]:
-    """Best result of each contender over ``rounds`` alternating rounds."""
+def measure(store_uri: str, source: Path, work: Path, rounds: int, floors: tuple[str, ...],
+            scratch_root: Path) -> dict[str, Any]:
+    """Best result of each contender over ``rounds`` alternating rounds, downloading under ``scratch_root``."""
     work.mkdir(parents=True, exist_ok=True)
     digest, public = store_signed_model(store_uri, source, work)
     results: dict[str, list[dict[str, Any]]] = {}
     for index in range(rounds):
         order = ["gated", *floors] if index % 2 == 0 else [*floors, "gated"]
         for how in order:
-            scratch = work / f"{how}-{index}"
+            scratch = scratch_root / f"{how}-{index}"
             result = run_child("gated" if how == "gated" else "floor", store_uri, digest, public, scratch, how)
             line = f"    round {index}: {how} {result['seconds']:.2f} s (RSS {result['peak_rss'] / MIB:.0f} MiB)"
             if how != "gated":
@@ -250,6 +251,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per contender (best is kept)")
     parser.add_argument("--fixed-runs", type=int, default=3, help="fresh processes for the fixed cost")
     parser.add_argument("--server", choices=("moto", "seaweedfs"), default="moto")
+    parser.add_argument("--scratch", type=Path, help="where the 1 GiB contenders download to (default: the"
+                        " run's temporary directory; /dev/shm takes the disk's write costs out of the ratios)")
     parser.add_argument("--child", choices=("gated", "floor"), help=argparse.SUPPRESS)
     for hidden in ("--store", "--digest", "--public-key", "--workdir", "--how"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -267,7 +270,9 @@ def main() -> None:
             fixed = measure_fixed("s3://bench/fixed", work / "fixed", args.fixed_runs)
             source = work / FILE_NAME
             _write_file(source, args.mib)
-            best = measure("s3://bench/big", source, work / "big", args.rounds, floors)
+            with tempfile.TemporaryDirectory(prefix="bench-deploy-", dir=args.scratch) as scratch:
+                print(f"downloads into {scratch}", flush=True)
+                best = measure("s3://bench/big", source, work / "big", args.rounds, floors, Path(scratch))
             source.unlink()
     gated = best["gated"]
     print(f"\n{args.mib} MiB model")
