@@ -86,7 +86,7 @@ def verification_markdown(record: deploy.DeploymentRecord) -> str:
     source_label, source_link = summary.source_link(report.get("source_uri"), report.get("commit"))
     facts = {
         "digest": escape(record.digest or ""),
-        "built by": escape(report.get("builder_id") or "unverified"),
+        "built by": escape(summary.built_by(report)),
         "train run": link(run_label, run_link),
         "source": link(source_label, source_link),
         "policy": escape(summary.policy_line(record.policy)),

@@ -144,7 +144,10 @@ def print_outcome(report: Report, stream: object = None) -> None:
         if result.passed:
             # A local build knows its commit only when it ran in a git checkout.
             commit = f" at commit {report.commit}" if report.commit else ""
-            print(f'Verified build using builder "{report.builder_id}"{commit}', file=err)
+            if report.builder_id is not None:
+                print(f'Verified build using builder "{report.builder_id}"{commit}', file=err)
+            else:  # an OMS signature names a signer, not a builder
+                print(f'Verified signature by "{report.signer_key}"', file=err)
             print(f"Verifying artifact {result.name}: PASSED\n", file=err)
         else:
             failure = report.first_failure(result.name)

@@ -44,7 +44,7 @@ def summary_rows(record: DeploymentRecord) -> dict[str, Any]:
         "evidence": "; ".join(
             f"{piece['location']} ({piece.get('kind') or 'unusable'}: "
             f"{'passed' if piece.get('passed') else 'failed'})" for piece in record.evidence) or "none",
-        "built by": verification.get("builder_id") or "unverified",
+        "built by": built_by(verification),
         "source": " @ ".join(v for v in (verification.get("source_uri"), verification.get("commit")) if v)
                   or "unverified",
         "smoke-load": f"{record.smoke_load.get('status', 'not-run')}: {record.smoke_load.get('detail', '')}",
@@ -96,6 +96,13 @@ MARKS = {True: "✓", False: "✗"}  # in DejaVu and every common font (emoji ar
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _GITHUB_RUN = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+/actions/runs/\d+(/attempts/\d+)?")
 _GITHUB_REPO = re.compile(r"https://github\.com/([\w.-]+/[\w.-]+?)(\.git)?")
+
+
+def built_by(report: dict[str, Any]) -> str:
+    """The builder the verified evidence names, or the key that signed it (an OMS signature)."""
+    if report.get("builder_id"):
+        return str(report["builder_id"])
+    return f"signed by {report['signer_key']}" if report.get("signer_key") else "unverified"
 
 
 def short_digest(digest: str | None) -> str:

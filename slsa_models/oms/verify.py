@@ -58,6 +58,7 @@ from slsa_models.oms.trust import CURVES, OMSKey, key_hash
 from slsa_models.untrusted import read_regular_file
 from slsa_models.verify.bundle import MAX_PROVENANCE_BYTES, one_line
 from slsa_models.verify.policy import OMSPolicy
+from slsa_models.verify.names import MODEL_FILES
 from slsa_models.verify.report import ArtifactResult, Check, Report
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,6 @@ CERTIFICATE_CHAIN = "certificate-chain"
 CERTIFICATE_USAGE = "certificate-usage"
 CERTIFICATE_IDENTITY = "cert-identity"
 STATEMENT = "statement"
-MODEL_FILES = "model-files"
 MODEL_FILE = "model-file"
 STATEMENT_EXPECTED = "an in-toto statement with an OMS manifest (https://model_signing/signature/v1.0)"
 SIGNER_NAMES = {SIGNER_KEY: "a public key", SIGNER_CERTIFICATE: "a certificate chain",
@@ -309,17 +309,13 @@ def _shard_summary(resources: Mapping[str, str]) -> dict[str, str]:
 
 def check_files(manifest: SignedManifest, actual: Mapping[str, str]) -> Check:
     """``model-files``: the files hashed equal the signed ones (names each difference)."""
-    from slsa_models.manifest import compare_files, describe
+    from slsa_models.manifest import compare_files
+    from slsa_models.verify.names import files_check
 
     shards = manifest.method != FILES
     signed = _shard_summary(manifest.resources) if shards else dict(manifest.resources)
     found = _shard_summary(actual) if shards else dict(actual)
-    count = len(signed)
-    expected = f"the {count} signed file{'s' if count != 1 else ''}"
     differences = compare_files(signed, found)
-    if not differences:
-        return Check(MODEL_FILES, True, expected, f"{len(found)} file{'s' if len(found) != 1 else ''}, "
-                                                  "each as signed")
     if shards:
         differences = [d if d.kind != "changed" else type(d)(d.kind, d.path, "its shards differ from "
                                                                             "the signed ones")
@@ -327,9 +323,7 @@ def check_files(manifest: SignedManifest, actual: Mapping[str, str]) -> Check:
     if manifest.is_single_file or "." in found:
         differences = [type(d)(d.kind, "the model file" if d.path == "." else d.path, d.detail)
                        for d in differences]
-    kinds = sorted({difference.kind for difference in differences})
-    return Check(MODEL_FILES, False, expected, f"{len(differences)} differing ({', '.join(kinds)})",
-                 describe(differences))
+    return files_check(len(signed), len(found), differences)
 
 
 def resolve_ignore_paths(model_path: Path, paths: Sequence[str | os.PathLike[str]]) -> list[str]:

@@ -38,15 +38,15 @@ MISSING = "(missing)"
 CHECK_NAMES: tuple[str, ...] = (
     "evidence-kind", "signed-timestamp", "certificate-chain", "certificate-sct", "certificate-issuer",
     "transparency-log",
-    "signature", "key-hint", "key-expiry", "log-entry-binding", "statement", "predicate-type",
+    "signer", "signature", "key-hint", "key-expiry", "certificate-usage", "log-entry-binding", "statement", "predicate-type",
     "builder-id", "cert-identity", "builder-ref", "source-owner", "source-uri", "provenance-builder",
-    "source-materials", SUBJECT_DIGEST, "source-ref", "source-digest", "signer-digest",
+    "source-materials", SUBJECT_DIGEST, "model-file", "source-ref", "source-digest", "signer-digest",
     "source-branch", "source-tag", "source-versioned-tag", "workflow-inputs",
     "trigger",
     "cert-commit", "cert-ref", "cert-trigger", "cert-repository-id", "cert-owner-id",
     "cert-run", "cert-workflow", "runner-environment",
     # the gate's own checks, after the verifier's
-    "model-name", "model-digest", "deployed-digest", "provenance-digest", "policy",
+    "model-name", "model-digest", "model-files", "deployed-digest", "provenance-digest", "policy",
 )
 
 

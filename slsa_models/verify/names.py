@@ -18,6 +18,7 @@ from slsa_models.verify.report import ArtifactResult, Check, Report
 from slsa_models.verify.statement import Provenance
 
 if TYPE_CHECKING:
+    from slsa_models.manifest import FileDifference
     from slsa_models.verify.policy import Policy
 
 MODEL_NAME = "model-name"
@@ -95,12 +96,18 @@ def compared_files(report: Report, policy: Policy, files: Mapping[str, str]) -> 
 
 def check_model_files(signed: Mapping[str, str], actual: Mapping[str, str]) -> Check:
     """The folder holds exactly the signed files: none changed, missing, added, renamed or swapped."""
-    from slsa_models.manifest import compare_files, describe
+    from slsa_models.manifest import compare_files
 
-    differences = compare_files(signed, actual)
-    expected = f"the {len(signed)} signed file{'s' if len(signed) != 1 else ''}"
+    return files_check(len(signed), len(actual), compare_files(signed, actual))
+
+
+def files_check(signed: int, found: int, differences: Sequence[FileDifference]) -> Check:
+    """``model-files`` from the differences between ``signed`` and ``found`` files (each named)."""
+    from slsa_models.manifest import describe
+
+    expected = f"the {signed} signed file{'s' if signed != 1 else ''}"
     if not differences:
-        return Check(MODEL_FILES, True, expected, f"{len(actual)} files, each as signed")
+        return Check(MODEL_FILES, True, expected, f"{found} file{'s' if found != 1 else ''}, each as signed")
     kinds = sorted({difference.kind for difference in differences})
     return Check(MODEL_FILES, False, expected, f"{len(differences)} differing ({', '.join(kinds)})",
                  describe(differences))
