@@ -453,6 +453,20 @@ def test_train_oms_sign_then_a_policy_requiring_provenance_and_oms(
     refused = judged(tmp_path / "other.pub.pem", "other")
     assert not refused.passed
     assert refused.problem == "the policy requires local-builder and oms; no evidence of oms passed"
+
+    # The deploy command and serving, under one policy file that requires both kinds.
+    from slsa_models.commands.deploy import main as deploy_main
+    from slsa_models.verify import load_policy
+
+    policy_file = tmp_path / "both.toml"
+    policy_file.write_text(
+        f'version = 2\nrequire = ["local-builder", "oms"]\n[local-builder.box]\nbuilder-id = "{BUILDER}"\n'
+        f'public-key = "{builder["public"]}"\n[oms]\npublic-key = ["{builder["public"]}"]\n'
+        f'[deployer.dev]\npublic-key = "{dev_deployer_key_paths()[1]}"\n')
+    assert deploy_main(["--model-name", MODEL, "--store", file_store_uri, "--digest", trained["sha256"],
+                        "--policy", str(policy_file)]) == 0
+    served = load_verified_model(file_store_uri, MODEL, load_policy(policy_file), cache_dir=tmp_path / "cache")
+    assert build_manifest(served).digest.hex == trained["sha256"]
     assert refused.reason is not None and refused.reason.startswith("SLSA verification failed: ")
 
 
