@@ -65,6 +65,13 @@ def test_a_file_that_holds_more_than_its_size_says_is_refused_after_the_limit() 
     assert len(read_regular_file("/proc/self/status", max_bytes=1 << 20, what="thing")) > 10
 
 
+def test_a_read_that_fails_is_one_line_in_the_callers_error_class() -> None:
+    """/proc/self/mem opens as a regular file and fails to read at offset 0 (EIO)."""
+    with pytest.raises(ProvenanceError) as raised:
+        read_regular_file("/proc/self/mem", max_bytes=10, what="thing", error=ProvenanceError)
+    assert str(raised.value) == "/proc/self/mem: cannot read the thing: Input/output error"
+
+
 def test_every_read_closes_its_descriptor(tmp_path: Path) -> None:
     """Read, refused as too large, refused as not regular: no descriptor is left open."""
     path = tmp_path / "f"
