@@ -489,3 +489,19 @@ def test_verify_artifact_checks_a_folder_against_its_provenance(
     assert cli(verify[:-3] + [str(checkpoint)]) == 2
     assert capsys.readouterr().err == ("error: a model folder is verified alone, with --model-name N: its files are "
                                        "the subjects N/<path>\n")
+
+
+def test_a_retried_folder_fetch_starts_from_an_empty_folder(
+    file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path,
+) -> None:
+    """The deploy's fetch-model task is retried on store errors: a file left by the first try (from
+    another manifest) must not be served beside the verified files of the second."""
+    store = open_store(file_store_uri)
+    key = store_folder(store, checkpoint, evidence(builder, checkpoint))
+    gate = deploy.Gate(store, MODEL, builder["policy"])
+    work = tmp_path / "work"
+    (work / "checkpoint").mkdir(parents=True)
+    (work / "checkpoint" / "left-over.py").write_text("import os\n")
+    fetched = gate.fetch_model(gate.find(), work)
+    assert sorted(os.listdir(work / "checkpoint")) == FILES and sorted(fetched.files or {}) == FILES
+    assert fetched.stored.key == key

@@ -19,6 +19,7 @@ kinds satisfy the policy (any kind, or all of ``require``).
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -196,6 +197,7 @@ class Gate:
         """
         key = manifest_object.key
         folder = manifest_path.parent / layout.folder_name(key)
+        shutil.rmtree(folder, ignore_errors=True)  # a retried fetch starts empty: only what it downloads is there
         folder.mkdir()
         if manifest_object.sha256 != layout.parse_model_key(key)[1]:
             return FetchedModel(folder, manifest_object, {}, "the manifest is not the one its key names")
