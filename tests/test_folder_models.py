@@ -505,3 +505,21 @@ def test_a_retried_folder_fetch_starts_from_an_empty_folder(
     fetched = gate.fetch_model(gate.find(), work)
     assert sorted(os.listdir(work / "checkpoint")) == FILES and sorted(fetched.files or {}) == FILES
     assert fetched.stored.key == key
+
+
+def test_an_oversized_manifest_is_not_read(
+    file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A manifest stored under its own digest but larger than the limit is not read into memory
+    (the limit is lowered here instead of storing 32 MiB)."""
+    import slsa_models.deploy.gate as gate_module
+
+    store = open_store(file_store_uri)
+    store_folder(store, checkpoint, evidence(builder, checkpoint))
+    monkeypatch.setattr(gate_module, "MAX_MANIFEST_BYTES", 100)
+    (tmp_path / "work").mkdir()
+    verdict, smoke = deploy.Gate(store, MODEL, builder["policy"]).run(tmp_path / "work")
+    assert not verdict.passed and smoke.status == "not-run"
+    assert verdict.reason is not None and verdict.reason.endswith(
+        "is larger than the 100-byte limit for a manifest)")
+    assert "model-files: expected the 6 signed files, got 6 differing (missing)" in verdict.reason

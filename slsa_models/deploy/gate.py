@@ -33,8 +33,9 @@ from slsa_models.deploy.provenance import FetchedProvenance, fetch_evidence
 from slsa_models.deploy.smoke import SmokeResult, smoke_load
 from slsa_models.errors import InputError, MissingObjectError, ProvenanceError
 from slsa_models.digest import sha256_file
-from slsa_models.manifest import Manifest, hash_files, list_files
+from slsa_models.manifest import MAX_MANIFEST_BYTES, Manifest, hash_files, list_files
 from slsa_models.progress import Progress
+from slsa_models.untrusted import read_regular_file
 from slsa_models.store import ArtifactStore, StoredObject, layout
 from slsa_models.verify import Artifact, Check, Policy, Report, verify_loaded
 from slsa_models.verify.names import check_model_files, check_model_name, compared_files, signed_files
@@ -202,7 +203,7 @@ class Gate:
         if manifest_object.sha256 != layout.parse_model_key(key)[1]:
             return FetchedModel(folder, manifest_object, {}, "the manifest is not the one its key names")
         try:
-            manifest = Manifest.parse(manifest_path.read_bytes())
+            manifest = Manifest.parse(read_regular_file(manifest_path, max_bytes=MAX_MANIFEST_BYTES, what="manifest"))
         except InputError as error:
             return FetchedModel(folder, manifest_object, {}, f"unusable manifest: {error}")
 
