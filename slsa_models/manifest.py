@@ -66,6 +66,10 @@ class Manifest:
             raise InputError("a manifest lists its files sorted by path, each once")
         if not paths:
             raise InputError("the model folder has no files")
+        folders = {path.rsplit("/", depth)[0] for path in paths for depth in range(1, path.count("/") + 1)}
+        both = sorted(folders.intersection(paths))
+        if both:
+            raise InputError(f"a manifest cannot list {both[0]!r} both as a file and as a folder")
         if len(paths) > MAX_FILES:
             raise InputError(f"the model folder has {len(paths)} files; at most {MAX_FILES} are supported")
 

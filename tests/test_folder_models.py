@@ -122,6 +122,7 @@ def test_a_link_or_fifo_in_a_folder_is_refused(checkpoint: Path, make: Any, what
      "'/'-separated names, no '.', '..', backslash or control character"),
     (b"%s *a\n" % (b"0" * 64), "not a model manifest: line 1 is not '<sha256 hex>  <path>'"),
     (b"\xff\n", "not a model manifest: not UTF-8"),
+    (b"%s  a\n%s  a/b\n" % (b"0" * 64, b"1" * 64), "a manifest cannot list 'a' both as a file and as a folder"),
 ])
 def test_hostile_manifests_are_refused(data: bytes, message: str) -> None:
     with pytest.raises(InputError) as error:
