@@ -99,6 +99,10 @@ def seeds(target: str) -> tuple[bytes, ...]:
         return tuple(path.read_bytes() for path in sorted(POLICIES.glob("*.toml"))) + (_inline_key_policy(),)
     if target == "record":
         return tuple(json.dumps(record).encode() for record in _records())
+    if target == "manifest":
+        digest = "0" * 64
+        return (f"{digest}  config.json\n{digest}  model-00001-of-00002.safetensors\n"
+                f"{digest}  sub/tokenizer.json\n".encode(), f"{digest}  model.safetensors\n".encode())
     raise KeyError(target)
 
 

@@ -205,6 +205,26 @@ def read_record(parsed: Any) -> None:
     json.dumps(parsed.to_dict())
 
 
+def manifest(data: bytes) -> object:
+    """A folder model's manifest as the gate reads it from the store, then what it does with it:
+    the store key of every file, and the comparison against itself and against nothing."""
+    from slsa_models.manifest import Manifest, compare_files
+    from slsa_models.store import layout
+    from slsa_models.verify.names import check_model_files
+
+    parsed = Manifest.parse(data)
+    key = layout.folder_key("fuzz", parsed.digest.hex, "folder")
+    for entry in parsed.files:
+        try:
+            layout.folder_file_key(key, entry.path)
+        except SlsaModelsError:
+            pass  # a path the store cannot hold: the gate reports the file missing
+    files = parsed.digests()
+    assert compare_files(files, files) == []
+    check_model_files(files, {})
+    return parsed
+
+
 TARGETS: dict[str, Target] = {
     "provenance": provenance,
     "verify": verify,
@@ -212,6 +232,7 @@ TARGETS: dict[str, Target] = {
     "local-statement": local_statement,
     "policy": policy,
     "record": record,
+    "manifest": manifest,
 }
 
 
