@@ -220,6 +220,41 @@ def test_interrupted_download_leaves_dest_untouched(s3_store_uri: str, tmp_path:
     assert store.download(KEY, dest).sha256 == DATA_SHA  # the store is still usable
 
 
+def test_parallel_downloads_share_the_store_transfer_slots(
+    s3_store_uri: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Four files at once (as a folder model is fetched): ranged GETs in flight never exceed
+    the store's max_concurrency in all, and the connection pool is never overrun."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock, now, peak = threading.Lock(), [0], [0]
+
+    class Counting(S3Store):
+        def _get_range(self, *args: Any) -> Any:
+            with lock:
+                now[0] += 1
+                peak[0] = max(peak[0], now[0])
+            try:
+                time.sleep(0.02)  # let the others overlap
+                return super()._get_range(*args)
+            finally:
+                with lock:
+                    now[0] -= 1
+
+    bucket, prefix = _split(s3_store_uri)
+    store = Counting(bucket, prefix, download_part_size=MIB, max_concurrency=3)
+    keys = [f"files/f{index}.bin" for index in range(4)]
+    for key in keys:
+        store.put_bytes(key, DATA)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda key: store.download(key, tmp_path / key.split("/")[1]), keys))
+    assert [result.sha256 for result in got] == [DATA_SHA] * 4
+    assert 1 < peak[0] <= 3
+    assert "Connection pool is full" not in caplog.text
+
+
 _MEMORY_CHILD = """
 import json, sys, tracemalloc
 from slsa_models.store.s3 import S3Store

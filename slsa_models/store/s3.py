@@ -14,6 +14,8 @@ time in parallel, each streamed from the file with its own SHA-256 checksum,
 while the whole file is hashed in order and checked against the digest
 before the upload is completed (and the upload aborted on any failure).
 Memory stays at a few 1 MiB chunks per worker, whatever the part size.
+Parts in transfer at once, across every upload and download of one store (a
+folder model moves several files at a time), are at most ``max_concurrency``.
 
 Downloads: the first GET asks for the first ``download_part_size`` bytes; an
 object that fits is done with that one request. A larger one is fetched with
@@ -154,9 +156,12 @@ class S3Store(ArtifactStore):
         self.part_size = part_size
         self.download_part_size = download_part_size
         self.max_concurrency = max_concurrency
+        # parts in transfer at once across every download and upload of this store (a folder
+        # model moves several files at a time: they share these, not max_concurrency each)
+        self._transfers = threading.BoundedSemaphore(max_concurrency)
         endpoint_url = resolve_endpoint_url(endpoint_url)
         self.client = make_client(endpoint_url, resolve_addressing_style(path_style, endpoint_url),
-                                  max_pool_connections=max(10, max_concurrency + 2))
+                                  max_pool_connections=max_concurrency + 16)
         self.endpoint = self.client.meta.endpoint_url
 
     def object_uri(self, key: str) -> str:
@@ -319,16 +324,17 @@ class S3Store(ArtifactStore):
             pool.shutdown(wait=False)
 
     def _upload_part(self, full: str, upload_id: str, number: int, body: _FilePart) -> dict[str, Any]:
-        checksum = _b64(body.sha256())
-        response = self.client.upload_part(
-            Bucket=self.bucket,
-            Key=full,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=body,
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=checksum,
-        )
+        with self._transfers:
+            checksum = _b64(body.sha256())
+            response = self.client.upload_part(
+                Bucket=self.bucket,
+                Key=full,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
+            )
         return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
 
     def _abort(self, full: str, upload_id: str) -> None:
@@ -656,7 +662,7 @@ class _RangedDownload:
         """Worker: read ``part`` (from ``body`` or a pinned ranged GET) into the file."""
         size, broken, filled = part.end - part.start, 0, 0
         try:
-            with self.store._errors(self.key, self.pin.get("VersionId")):
+            with self.store._transfers, self.store._errors(self.key, self.pin.get("VersionId")):
                 while filled < size:
                     if self.cancelled.is_set():
                         return
