@@ -10,7 +10,6 @@ from pathlib import Path
 from slsa_models.commands import argtypes
 from slsa_models.progress import progress_bar, total_size
 from slsa_models.settings import default_store_uri
-from slsa_models.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from slsa_models.manifest import digest_path
     from slsa_models.publishing import publish_digested, publish_provenance
+    from slsa_models.store import open_store
     from slsa_models.store import layout
 
     layout.validate_model_name(args.model_name)
