@@ -117,7 +117,8 @@ TARGETS: dict[str, Target] = {
         ["tests/test_policy_rules.py", "tests/test_policy_file.py", "tests/test_cli_verify.py"],
     ),
     "verify/local": Target(
-        "slsa_models/verify/local.py", [*VERIFY_TESTS, "tests/test_hostile_inputs.py"]
+        "slsa_models/verify/local.py",
+        ["tests/test_verify_local.py", *VERIFY_TESTS, "tests/test_hostile_inputs.py"]
     ),
     "verify/api": Target(
         "slsa_models/verify/api.py",
