@@ -9,27 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from slsa_models.digest import sha256_file
-from slsa_models.provenance.keys import generate_key_pair, key_hint, load_public_key
+from slsa_models.provenance.keys import key_hint, load_public_key
 from slsa_models.provenance.statement import LOCAL_BUILD_TYPE
 from tests.test_verify_keys import BUILDER, COMMIT, signed, trusted, verify
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    directory = tmp_path_factory.mktemp("keys")
-    pairs = {"builder": (directory / "builder.pem", directory / "builder.pub.pem")}
-    generate_key_pair(*pairs["builder"])
-    return pairs
-
-
-@pytest.fixture(scope="module")
-def artifact_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("artifact") / "model.keras"
-    path.write_bytes(b"model bytes\n")
-    return path
+from tests.test_verify_keys import artifact_file as _artifact_file  # noqa: F401 (the fixture artifact_file)
+from tests.test_verify_keys import keys as _keys  # noqa: F401 (the fixture keys)
 
 
 def test_every_check_of_a_passing_report_is_named_with_what_it_found(
