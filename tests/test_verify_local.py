@@ -13,17 +13,17 @@ from slsa_models.digest import sha256_file
 from slsa_models.provenance.keys import key_hint, load_public_key
 from slsa_models.provenance.statement import LOCAL_BUILD_TYPE
 from tests.test_verify_keys import BUILDER, COMMIT, signed, trusted, verify
-from tests.test_verify_keys import artifact_file as _artifact_file  # noqa: F401 (the fixture artifact_file)
-from tests.test_verify_keys import keys as _keys  # noqa: F401 (the fixture keys)
+from tests.test_verify_keys import artifact_file as model_file  # noqa: F401 (a fixture)
+from tests.test_verify_keys import keys as key_pairs  # noqa: F401 (a fixture)
 
 
 def test_every_check_of_a_passing_report_is_named_with_what_it_found(
-    keys: dict[str, tuple[Path, Path]], artifact_file: Path,
+    key_pairs: dict[str, tuple[Path, Path]], model_file: Path,
 ) -> None:
-    hint = key_hint(load_public_key(keys["builder"][1]))
-    digest = sha256_file(artifact_file)
-    report = verify(signed(keys, artifact_file), artifact_file,
-                    trusted(keys, source_uri="github.com/acme/models"))
+    hint = key_hint(load_public_key(key_pairs["builder"][1]))
+    digest = sha256_file(model_file)
+    report = verify(signed(key_pairs, model_file), model_file,
+                    trusted(key_pairs, source_uri="github.com/acme/models"))
     assert report.passed
     assert [(c.name, c.passed, c.expected, c.actual, c.detail) for c in report.checks] == [
         ("signature", True, "a DSSE signature by a trusted key (builder)",
