@@ -18,7 +18,7 @@ from tests.test_verify_keys import keys as key_pairs  # noqa: F401 (a fixture)
 
 
 def test_every_check_of_a_passing_report_is_named_with_what_it_found(
-    key_pairs: dict[str, tuple[Path, Path]], model_file: Path,
+    key_pairs: dict[str, tuple[Path, Path]], model_file: Path,  # noqa: F811 (the imported fixtures)
 ) -> None:
     hint = key_hint(load_public_key(key_pairs["builder"][1]))
     digest = sha256_file(model_file)
