@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import stat
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,24 @@ def test_a_file_that_holds_more_than_its_size_says_is_refused_after_the_limit() 
         read_regular_file("/proc/self/status", max_bytes=10, what="thing", hint="; a hint")
     assert str(raised.value) == "/proc/self/status: more than the 10-byte limit for a thing; a hint"
     assert len(read_regular_file("/proc/self/status", max_bytes=1 << 20, what="thing")) > 10
+    with pytest.raises(InputError) as raised:  # the one byte past the limit is read, even the first
+        read_regular_file("/proc/self/status", max_bytes=0, what="thing")
+    assert str(raised.value) == "/proc/self/status: more than the 0-byte limit for a thing"
+
+
+@pytest.mark.skipif(not os.access("/proc/kallsyms", os.R_OK), reason="needs a readable /proc/kallsyms")
+def test_a_file_that_outgrows_its_size_is_read_only_to_the_bound() -> None:
+    """/proc/kallsyms says size 0 and holds megabytes: the read stops one byte past the limit
+    (in 64 KiB chunks), it does not read on to the end."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as raised:
+            read_regular_file("/proc/kallsyms", max_bytes=100_000, what="thing")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == "/proc/kallsyms: more than the 100000-byte limit for a thing"
+    assert peak < 2**20, peak
 
 
 def test_a_read_that_fails_is_one_line_in_the_callers_error_class() -> None:
