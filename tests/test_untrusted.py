@@ -136,6 +136,16 @@ def test_paths_the_system_cannot_open_are_one_line_with_the_path_quoted(tmp_path
     assert str(raised.value) == f"'{tmp_path / 'sock'}': cannot read the thing: No such device or address"
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without read permission")
+def test_a_file_without_read_permission_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    path.write_bytes(b"x")
+    path.chmod(0)
+    with pytest.raises(ProvenanceError) as raised:
+        read_regular_file(path, max_bytes=4, what="thing", error=ProvenanceError)
+    assert str(raised.value) == f"{path}: permission denied reading the thing"
+
+
 @pytest.mark.parametrize(("mode", "kind"), [
     (stat.S_IFIFO, "a FIFO"),
     (stat.S_IFCHR, "a character device"),
