@@ -172,6 +172,38 @@ def test_bytes_that_are_not_a_signed_record_name_the_reason(tmp_path: Path) -> N
                                  "expected a Sigstore bundle (.intoto.jsonl)); fix or remove it")
 
 
+NESTED_70: list[object] = []
+for _ in range(70):
+    NESTED_70 = [NESTED_70]
+
+
+def test_a_policy_has_one_digest_whatever_its_key_order() -> None:
+    """records: the policy digest of the VSA taken without sort_keys (one policy, two digests)."""
+    first = record_from_dict(_record(policy={"kinds": ["generator"], "accept_unnamed": False}))
+    again = record_from_dict(_record(policy={"accept_unnamed": False, "kinds": ["generator"]}))
+    assert first.statement()["predicate"]["policy"] == again.statement()["predicate"]["policy"]
+
+
+@pytest.mark.parametrize(("statement", "reason"), [
+    ({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1",
+      "predicate": {"slsaModels": {}}},
+     "not a https://slsa.dev/verification_summary/v1 statement"),
+    ({"predicateType": "https://slsa.dev/verification_summary/v1", "predicate": {"deep": NESTED_70}},
+     "current.json: JSON nested more than 64 levels deep; refusing to read it"),
+])
+def test_a_signed_statement_that_is_no_record_names_why(tmp_path: Path, statement: dict[str, object],
+                                                        reason: str) -> None:
+    """records: parse_statement's reasons (not a VSA; too deep, naming the file) lost from its line."""
+    from slsa_models.provenance.bundle import key_signed_bundle
+
+    generate_key_pair(tmp_path / "d.pem", tmp_path / "d.pub.pem")
+    key = load_private_key(tmp_path / "d.pem")
+    data = key_signed_bundle(key, statement).encode()
+    with pytest.raises(CorruptRecordError) as caught:
+        open_record(data, (TrustedKey("d", key.public_key()),), "current.json")
+    assert str(caught.value) == f"current.json is not a deployment record ({reason}); fix or remove it"
+
+
 # --- slsa_models/deploy/gate.py --------------------------------------------------------------
 
 
