@@ -133,7 +133,9 @@ TARGETS: dict[str, Target] = {
         ["tests/test_policy_file.py", "tests/test_policy_rules.py", "tests/test_hostile_inputs.py"],
     ),
     "verify/checks": Target("slsa_models/verify/checks.py", VERIFY_TESTS),
-    "deploy/gate": Target("slsa_models/deploy/gate.py", DEPLOY_TESTS),
+    "deploy/gate": Target(  # with the folder models' tests: the gate fetches and judges folders too
+        "slsa_models/deploy/gate.py", [*DEPLOY_TESTS, "tests/test_folder_models.py", "tests/test_oms_gate.py"]
+    ),
     "deploy/promotion": Target("slsa_models/deploy/promotion.py", DEPLOY_TESTS),
     "deploy/records": Target("slsa_models/deploy/records.py", DEPLOY_TESTS),
     "deploy/history": Target("slsa_models/deploy/history.py", DEPLOY_TESTS),
