@@ -227,9 +227,12 @@ def test_the_gate_downloads_the_version_it_was_given(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(gate, "verify", lambda candidate, evidence, model: ("verdict", model))
     monkeypatch.setattr(gate, "smoke_load", lambda verdict: "smoke")
     candidate = SimpleNamespace(key="k")
-    assert gate.run(tmp_path, candidate=candidate, version_id="v7", durable=True) == (("verdict", "model"), "smoke")  # type: ignore[arg-type]
-    [(args, kwargs)] = fetched  # other keywords (a progress callback) are not this test's business
+    progress = object()
+    assert gate.run(tmp_path, candidate=candidate, version_id="v7", durable=True,  # type: ignore[arg-type]
+                    progress=progress) == (("verdict", "model"), "smoke")  # type: ignore[arg-type]
+    [(args, kwargs)] = fetched
     assert (args, kwargs["version_id"], kwargs["durable"]) == ((candidate, tmp_path), "v7", True)
+    assert kwargs["progress"] is progress  # gate: run() dropping the progress callback (no UI progress)
 
 
 # --- slsa_models/deploy/promotion.py ---------------------------------------------------------
