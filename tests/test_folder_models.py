@@ -524,3 +524,24 @@ def test_an_oversized_manifest_is_not_read(
     assert verdict.reason is not None and verdict.reason.endswith(
         "is larger than the 100-byte limit for a manifest)")
     assert "model-files: expected the 6 signed files, got 6 differing (missing)" in verdict.reason
+
+
+def test_guards_on_files_and_folders_are_one_line(checkpoint: Path, file_store_uri: str, tmp_path: Path) -> None:
+    """A file named like a folder's manifest, --ignore-paths on a file: refused before anything is written."""
+    from slsa_models.manifest import digest_path
+    from slsa_models.publishing import publish_model
+
+    store = open_store(file_store_uri)
+    fake = tmp_path / "weights.manifest"
+    fake.write_bytes(b"not a manifest")
+    with pytest.raises(InputError) as error:
+        publish_model(store, MODEL, fake)
+    assert str(error.value) == (f"{fake}: a model file cannot end with '.manifest': the store keeps folder "
+                                "models' manifests under that name")
+    with pytest.raises(InputError) as error:
+        digest_path(checkpoint / "config.json", ["x"])
+    assert str(error.value) == "--ignore-paths applies to a model folder, not a file"
+    with pytest.raises(InputError) as error:
+        model_subjects([checkpoint / "config.json"], MODEL, ["x"])
+    assert str(error.value) == "--ignore-paths applies to a model folder, not a file"
+    assert store.list_objects("models/") == []
