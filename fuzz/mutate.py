@@ -47,11 +47,19 @@ TOML_HEADERS = ("[github]", "[local.a]", "[local.\"\"]", "[[github]]", "[[local]
                 "[github.build-workflow-inputs]", "[local]", "[other]", "[local.a.b]")
 
 
-def mutate(seed: bytes, rng: random.Random, rounds: int = 1) -> bytes:
-    """``seed`` changed ``rounds`` times, JSON- or TOML-aware when it parses as one."""
-    data = seed
+MAX_SIZE = 300_000
+
+
+def mutate(seed: bytes, rng: random.Random, rounds: int = 1, max_size: int = MAX_SIZE) -> bytes:
+    """``seed`` changed ``rounds`` times, JSON- or TOML-aware when it parses as one.
+
+    Each round's output is cut to ``max_size`` bytes: a list copied a hundredfold
+    or a string doubled two hundredfold compounds over rounds, and unbounded it
+    took a fuzzing worker past its memory limit while still mutating.
+    """
+    data = seed[:max_size]
     for _ in range(rounds):
-        data = _mutate_once(data, rng)
+        data = _mutate_once(data, rng)[:max_size]
     return data
 
 

@@ -35,10 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fuzz.targets import TARGETS  # noqa: E402 (after the path is set)
+from fuzz.mutate import MAX_SIZE as MAX_LEN  # noqa: E402 (after the path is set)
+from fuzz.targets import TARGETS  # noqa: E402
 
 TARGET_NAMES = tuple(TARGETS)
-MAX_LEN = 300_000
 
 
 def main() -> int:
@@ -156,7 +156,7 @@ def worker(args: argparse.Namespace) -> int:
             return atheris.Mutate(data, max_size)
         if rng.random() < 0.3:  # restart from a seed now and then: mutations compound
             data = rng.choice(seeds)
-        return mutate.mutate(data, rng, rng.choice((1, 1, 2, 3)))[:max_size]
+        return mutate.mutate(data, rng, rng.choice((1, 1, 2, 3)), max_size)
 
     budget = f"-runs={args.runs}" if args.runs is not None else f"-max_total_time={args.seconds}"
     argv = [sys.argv[0], budget, f"-timeout={args.timeout}", f"-max_len={MAX_LEN}", "-rss_limit_mb=3072",
@@ -177,7 +177,7 @@ def plain_worker(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + (args.seconds or 0)
     runs = 0
     while (runs < args.runs) if args.runs is not None else (time.monotonic() < deadline):
-        recorder(mutate.mutate(rng.choice(seeds), rng, rng.choice((1, 1, 2, 3))))
+        recorder(mutate.mutate(rng.choice(seeds), rng, rng.choice((1, 1, 2, 3)), MAX_LEN))
         runs += 1
     print(f"ran {runs} inputs (atheris not installed: no coverage guidance)")
     return 0

@@ -43,6 +43,17 @@ def mutated(name: str) -> st.SearchStrategy[bytes]:
                      st.randoms(use_true_random=False), st.integers(1, 3))
 
 
+def test_mutations_stay_within_the_size_bound() -> None:
+    """Copies and doublings compound over rounds; each round is cut to the bound, so the
+    mutator cannot take a fuzzing worker past its memory limit (it once did, in CI)."""
+    import random
+
+    seed = b"[" + b'"abcdefghij",' * 2000 + b'"x"]'
+    sizes = [len(mutate.mutate(seed, random.Random(index), 8, max_size=30_000)) for index in range(300)]
+    assert max(sizes) == 30_000  # reached, and never passed
+    assert len(mutate.mutate(seed * 20, random.Random(0), 1, max_size=1_000)) <= 1_000
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_seed_gets_a_verdict(name: str) -> None:
     for seed in corpus.seeds(name):
