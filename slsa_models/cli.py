@@ -69,7 +69,13 @@ def _available_commands() -> dict[str, tuple[str, str]]:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given ``argv``, only the subcommands named in it are set up.
+
+    Setting up a subcommand imports its module, and a verifier's start-up is part of
+    every call (``verify-signature`` on a model is compared with ``model_signing``'s):
+    the other subcommands are listed by name and help alone.
+    """
     parser = ArgumentParser(
         prog="slsa-models",
         description="Prove where a model came from: digest, attest and verify model files "
@@ -81,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in _available_commands().items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module)
-        importlib.import_module(module).configure(sub)
+        if argv is None or name in argv:
+            importlib.import_module(module).configure(sub)
     _add_verbosity_below(parser)
     return parser
 
@@ -120,7 +127,8 @@ def _handle_signals() -> dict[int, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         level = verbosity.from_args(args)

@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from slsa_models.errors import InputError
 from slsa_models.untrusted import read_regular_file
+
+if TYPE_CHECKING:  # x509 is imported where certificates are used: it is slow to import
+    from cryptography import x509
 
 CURVES = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
 MAX_PEM_BYTES = 4 * 2**20
@@ -74,6 +77,8 @@ class TrustedCertificate:
     certificate: x509.Certificate
 
     def __post_init__(self) -> None:
+        from cryptography import x509
+
         if not isinstance(self.certificate, x509.Certificate):
             raise InputError(f"a trusted certificate: expected x509.Certificate, got "
                              f"{type(self.certificate).__name__}")
@@ -117,6 +122,8 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
 def load_certificates(paths: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...],
                       what: str = "certificate file") -> tuple[x509.Certificate, ...]:
     """Every PEM certificate in the files (one file may hold several)."""
+    from cryptography import x509
+
     certificates: list[x509.Certificate] = []
     for path in paths:
         data = read_regular_file(path, max_bytes=MAX_PEM_BYTES, what=what)

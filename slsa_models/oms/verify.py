@@ -34,9 +34,8 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -60,6 +59,9 @@ from slsa_models.verify.bundle import MAX_PROVENANCE_BYTES, one_line
 from slsa_models.verify.policy import OMSPolicy
 from slsa_models.verify.names import MODEL_FILES
 from slsa_models.verify.report import ArtifactResult, Check, Report
+
+if TYPE_CHECKING:  # imported where certificates are used: slow to import
+    from cryptography import x509
 
 log = logging.getLogger(__name__)
 SIGNER = "signer"
@@ -159,6 +161,7 @@ def _subject(certificate: x509.Certificate) -> str:
 
 
 def _verify_certificate(bundle: OMSBundle, roots: Sequence[x509.Certificate]) -> SignerResult:
+    from cryptography import x509
     from cryptography.x509 import ExtendedKeyUsage, ExtensionNotFound, KeyUsage
     from cryptography.x509.oid import ExtendedKeyUsageOID
     from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
@@ -260,6 +263,8 @@ def _verify_sigstore(bundle: OMSBundle, policy: OMSPolicy, sha256: str) -> Signe
 
 
 def _sans(certificate: x509.Certificate) -> str:
+    from cryptography import x509
+
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except Exception:  # noqa: BLE001 - missing or malformed

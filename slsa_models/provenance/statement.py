@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,8 @@ def rfc3339(moment: datetime) -> str:
 
 def host_facts() -> dict[str, Any]:
     """What about the build host changes the bytes: interpreter, platform, library versions."""
+    from importlib import metadata  # slow to import, and only a build needs it
+
     versions = {}
     for name in _RECORDED_PACKAGES:
         try:

@@ -31,9 +31,15 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from slsa_models.errors import PolicyError
-from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KIND_OMS, KINDS
+from slsa_models.kinds import (
+    GITHUB_ACTIONS_ISSUER,
+    KIND_GENERATOR,
+    KIND_GITHUB_ATTESTATION,
+    KIND_LOCAL,
+    KIND_OMS,
+    KINDS,
+)
 from slsa_models.verify import semver
-from slsa_models.verify.github import GITHUB_ACTIONS_ISSUER
 from slsa_models.verify.keys import TrustedKey
 
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
@@ -358,8 +364,6 @@ class OMSPolicy:
     ignore_unsigned_files: bool = False
 
     def __post_init__(self) -> None:
-        from cryptography import x509
-
         from slsa_models.manifest import validate_relative_path
         from slsa_models.oms.trust import OMSKey, TrustedCertificate
 
@@ -372,11 +376,14 @@ class OMSPolicy:
             raise PolicyError("oms public keys: expected OMSKey entries")
         if len({key.hint for key in self.public_keys}) != len(self.public_keys):
             raise PolicyError("oms public keys: the same key is listed twice")
-        if not all(isinstance(cert, x509.Certificate | TrustedCertificate) for cert in self.certificate_chain):
-            raise PolicyError("oms certificate chain: expected x509.Certificate entries")
-        object.__setattr__(self, "certificate_chain", tuple(
-            cert if isinstance(cert, TrustedCertificate) else TrustedCertificate(cert)
-            for cert in self.certificate_chain))
+        if not all(isinstance(cert, TrustedCertificate) for cert in self.certificate_chain):
+            from cryptography import x509  # only for bare certificates: slow to import
+
+            if not all(isinstance(cert, x509.Certificate | TrustedCertificate) for cert in self.certificate_chain):
+                raise PolicyError("oms certificate chain: expected x509.Certificate entries")
+            object.__setattr__(self, "certificate_chain", tuple(
+                cert if isinstance(cert, TrustedCertificate) else TrustedCertificate(cert)
+                for cert in self.certificate_chain))
         for name in ("identity", "identity_provider"):
             _optional_text(name.replace("_", " "), getattr(self, name))
         if (self.identity is None) != (self.identity_provider is None):
