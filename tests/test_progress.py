@@ -108,6 +108,58 @@ def test_attest_and_verify_artifact_show_a_bar(model: Path) -> None:
     assert "hashing model.bin" in shown and "PASSED: SLSA verification passed" in shown
 
 
+@pytest.mark.parametrize("shard_size", [None, "3000000"])
+def test_sign_shows_a_bar_of_every_byte_it_hashes(model: Path, shard_size: str | None) -> None:
+    """OMS signing of a folder (files listed first, then the total is known), whole files or shards."""
+    folder = model.parent / "checkpoint"
+    folder.mkdir()
+    model.rename(folder / "model.bin")
+    (folder / "config.json").write_bytes(b"{}" * 100)
+    generate_key_pair(model.parent / "k.pem", model.parent / "k.pub.pem")
+    args = ["sign", "key", "checkpoint", "--private_key", "k.pem", "--signature", "model.sig"]
+    if shard_size:
+        args += ["--shard_size", shard_size]
+    code, stdout, shown = on_terminal(*args, cwd=model.parent)
+    assert code == 0, shown
+    assert stdout == "Signing succeeded\n"
+    assert "hashing" in shown and "/8.00M" in shown, shown  # the total, known once the files are listed
+    (model.parent / "model.sig").unlink()
+    again = piped(*args, cwd=model.parent)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "Signing succeeded\n", "")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.total, self.done, self.lock = 0, 0, threading.Lock()
+
+    def __call__(self, n: int) -> None:
+        with self.lock:
+            self.done += n
+
+    def add_total(self, n: int) -> None:
+        self.total += n
+
+
+@pytest.mark.parametrize("shard_size", [None, 3_000_000])
+@pytest.mark.parametrize("as_folder", [True, False])
+def test_sign_model_reports_each_byte_once(model: Path, shard_size: int | None, as_folder: bool) -> None:
+    from slsa_models.oms.sign import sign_model
+
+    target = model
+    if as_folder:
+        target = model.parent / "checkpoint"
+        target.mkdir()
+        model.rename(target / "model.bin")
+        (target / "config.json").write_bytes(b"{}" * 100)
+        (target / "README.md").write_bytes(b"left out")
+    generate_key_pair(model.parent / "k.pem", model.parent / "k.pub.pem")
+    seen = Recorder()
+    sign_model(target, model.parent / "k.pem", shard_size=shard_size, progress=seen,
+               ignore_paths=["README.md"] if as_folder else ())
+    expected = SIZE + (200 if as_folder else 0)
+    assert (seen.total, seen.done) == (expected, expected)
+
+
 def test_a_bar_shows_bytes_rate_and_eta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(progress.DELAY_ENV, "0")
     terminal = FakeTerminal()

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from slsa_models.oms.sign import sign_model, write_signature
     from slsa_models.oms.trust import load_certificates, load_private_key
     from slsa_models.oms.verify import resolve_ignore_paths
+    from slsa_models.progress import progress_bar
 
     model = Path(args.model_path)
     options = {"ignore_paths": resolve_ignore_paths(model, args.ignore_paths), "signature_path": args.signature,
@@ -66,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
         from slsa_models.oms.sign import model_payload, require_identity, sign_payload_sigstore
 
         require_identity(args.identity_token)  # refused before hashing anything
-        data = sign_payload_sigstore(model_payload(model, **options), identity_token=args.identity_token,
-                                     trust_config=args.trust_config)
+        with progress_bar(None, "hashing") as progress:
+            payload = model_payload(model, **options, progress=progress)
+        data = sign_payload_sigstore(payload, identity_token=args.identity_token, trust_config=args.trust_config)
         write_signature(Path(os.fspath(args.signature)), data)
         print(SUCCEEDED)
         return 0
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         if len(found) != 1:
             raise InputError(f"{args.signing_certificate}: expected one signing certificate, found {len(found)}")
         certificate, chain = found[0], load_certificates(args.certificate_chain)
-    data = sign_model(model, key, certificate=certificate, chain=chain, **options)
+    with progress_bar(None, "hashing") as progress:
+        data = sign_model(model, key, certificate=certificate, chain=chain, **options, progress=progress)
     write_signature(Path(os.fspath(args.signature)), data)
     print(SUCCEEDED)
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +34,7 @@ def shard_ranges(size: int, shard_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + shard_size, size)) for start in range(0, size, shard_size)]
 
 
-def _hash_range(path: Path, start: int, end: int) -> str:
+def _hash_range(path: Path, start: int, end: int, on_progress: Callable[[int], None] | None = None) -> str:
     digest = hashlib.sha256()
     fd = open_regular_file(path, what="model file")
     try:
@@ -47,13 +47,15 @@ def _hash_range(path: Path, start: int, end: int) -> str:
                 raise InputError(f"{path}: the file shrank while it was hashed")
             digest.update(view[:read])
             offset += read
+            if on_progress is not None:
+                on_progress(read)
     finally:
         os.close(fd)
     return digest.hexdigest()
 
 
 def hash_shards(root: str | os.PathLike[str], paths: Sequence[str], shard_size: int, *,
-                workers: int | None = None) -> dict[str, str]:
+                workers: int | None = None, on_progress: Callable[[int], None] | None = None) -> dict[str, str]:
     """``path:start:end`` -> hex SHA-256 of that byte range, for every shard of ``paths``."""
     top = Path(root)
     jobs = []
@@ -62,7 +64,7 @@ def hash_shards(root: str | os.PathLike[str], paths: Sequence[str], shard_size: 
         jobs += [(path, full, start, end) for start, end in shard_ranges(os.stat(full).st_size, shard_size)]
     count = min(workers or in_flight(len(jobs)), max(1, len(jobs)))
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="shard") as pool:
-        digests = pool.map(lambda job: _hash_range(job[1], job[2], job[3]), jobs)
+        digests = pool.map(lambda job: _hash_range(job[1], job[2], job[3], on_progress), jobs)
         return {f"{path}:{start}:{end}": digest
                 for (path, _, start, end), digest in zip(jobs, digests, strict=True)}
 

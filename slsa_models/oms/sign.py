@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -28,9 +29,12 @@ from slsa_models.manifest import GIT_PATHS
 from slsa_models.oms.format import FILES, MEDIA_TYPE, PAYLOAD_TYPE, SHARDS, build_statement
 from slsa_models.oms.trust import CURVES, key_hash, key_hint, load_private_key
 
+if TYPE_CHECKING:
+    from slsa_models.progress import Progress
+
 
 def _resources(path: Path, ignore: Sequence[str], *, ignore_git_paths: bool, allow_symlinks: bool,
-               shard_size: int | None, workers: int | None) -> dict[str, str]:
+               shard_size: int | None, workers: int | None, progress: Progress | None) -> dict[str, str]:
     from slsa_models.digest import sha256_file
     from slsa_models.manifest import hash_files
     from slsa_models.oms.hashing import hash_shards, in_flight, list_model_files
@@ -40,43 +44,51 @@ def _resources(path: Path, ignore: Sequence[str], *, ignore_git_paths: bool, all
     if not path.exists():
         raise InputError(f"{path}: no such model file or folder")
     if not path.is_dir():
+        if progress is not None:
+            progress.add_total(path.stat().st_size)
         if shard_size:
-            return hash_shards(path, ["."], shard_size, workers=workers)
-        return {".": sha256_file(path)}
+            return hash_shards(path, ["."], shard_size, workers=workers, on_progress=progress)
+        return {".": sha256_file(path, progress)}
     paths = list_model_files(path, ignore, ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks)
     if not paths:
         raise InputError(f"{path}: the model folder has no files to sign")
+    if progress is not None:
+        progress.add_total(sum((path / name).stat().st_size for name in paths))
     if shard_size:
-        return hash_shards(path, paths, shard_size, workers=workers)
-    return hash_files(path, paths, workers=workers or in_flight(len(paths)))
+        return hash_shards(path, paths, shard_size, workers=workers, on_progress=progress)
+    return hash_files(path, paths, workers=workers or in_flight(len(paths)), on_progress=progress)
 
 
 def sign_model(path: str | os.PathLike[str], private_key: ec.EllipticCurvePrivateKey | str | os.PathLike[str],
                *, certificate: x509.Certificate | None = None, chain: Sequence[x509.Certificate] = (),
                ignore_paths: Sequence[str] = (), signature_path: str | os.PathLike[str] | None = None,
                ignore_git_paths: bool = True, allow_symlinks: bool = False, model_name: str | None = None,
-               shard_size: int | None = None, workers: int | None = None) -> bytes:
+               shard_size: int | None = None, workers: int | None = None,
+               progress: Progress | None = None) -> bytes:
     """The OMS signature (bundle JSON bytes) of the model file or folder ``path``.
 
     ``ignore_paths`` are relative to the folder; ``signature_path``, when inside the
     folder, is left out too (and recorded, as model_signing does). With ``certificate``
     (whose key must be ``private_key``'s) and its ``chain``, a certificate-kind signature;
     else a key-kind one. ``model_name`` (default: the file or folder name) is the subject's
-    name: the gate reads it as the model the signature names.
+    name: the gate reads it as the model the signature names. ``progress`` is told the bytes
+    to hash once the files are listed, then each chunk hashed.
     """
     key = private_key if isinstance(private_key, ec.EllipticCurvePrivateKey) else load_private_key(private_key)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in CURVES:
         raise InputError("the signing key is not an ECDSA key on P-256, P-384 or P-521")
     payload = model_payload(path, ignore_paths=ignore_paths, signature_path=signature_path,
                             ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks,
-                            model_name=model_name, shard_size=shard_size, workers=workers)
+                            model_name=model_name, shard_size=shard_size, workers=workers,
+                            progress=progress)
     return sign_payload(payload, key, certificate=certificate, chain=chain)
 
 
 def model_payload(path: str | os.PathLike[str], *, ignore_paths: Sequence[str] = (),
                   signature_path: str | os.PathLike[str] | None = None, ignore_git_paths: bool = True,
                   allow_symlinks: bool = False, model_name: str | None = None,
-                  shard_size: int | None = None, workers: int | None = None) -> bytes:
+                  shard_size: int | None = None, workers: int | None = None,
+                  progress: Progress | None = None) -> bytes:
     """The in-toto statement (bytes) an OMS signature of ``path`` signs (see ``sign_model``)."""
     if shard_size is not None and (isinstance(shard_size, bool) or not isinstance(shard_size, int)
                                    or shard_size < 1):
@@ -88,7 +100,7 @@ def model_payload(path: str | os.PathLike[str], *, ignore_paths: Sequence[str] =
 
         ignore += resolve_ignore_paths(model, [Path(signature_path).absolute()])
     resources = _resources(model, ignore, ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks,
-                           shard_size=shard_size, workers=workers)
+                           shard_size=shard_size, workers=workers, progress=progress)
     recorded = tuple(dict.fromkeys(ignore + (list(GIT_PATHS) if ignore_git_paths else [])))
     name = model_name or model.resolve().name
     return build_statement(name, SHARDS if shard_size else FILES, resources, ignore_paths=recorded,
