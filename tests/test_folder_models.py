@@ -508,6 +508,56 @@ def test_a_retried_folder_fetch_starts_from_an_empty_folder(
     assert fetched.stored.key == key
 
 
+def test_a_folder_is_downloaded_at_most_eight_files_at_a_time(
+    file_store_uri: str, builder: dict[str, Any], tmp_path: Path,
+) -> None:
+    """The gate downloads a folder's files several at once, but never more than 8 (threads and store
+    connections are bounded, however many files a manifest lists). The store below holds each file's
+    download until 8 run at once (or 5 s passed), then 0.2 s more: a larger pool shows more than 8 at
+    its peak, an unbounded one on a small machine (cpu count + 4 threads) never reaches 8."""
+    import threading
+    import time
+
+    from slsa_models.store.file import FileStore
+
+    class Overlapping(FileStore):
+        def __init__(self, root: Path) -> None:
+            super().__init__(root)
+            self.running = self.peak = 0
+            self.lock, self.eight = threading.Lock(), threading.Event()
+
+        def download(self, key: str, dest: Any, **kwargs: Any) -> Any:
+            if key.endswith(".manifest"):
+                return super().download(key, dest, **kwargs)
+            with self.lock:
+                self.running += 1
+                self.peak = max(self.peak, self.running)
+                if self.running >= 8:
+                    self.eight.set()
+            try:
+                self.eight.wait(5)
+                time.sleep(0.2)
+                return super().download(key, dest, **kwargs)
+            finally:
+                with self.lock:
+                    self.running -= 1
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(20):
+        (folder / f"part-{n:02}.bin").write_bytes(b"%d" % n * 100)
+    manifest = build_manifest(folder)
+    store = Overlapping(Path(file_store_uri.removeprefix("file://")))
+    publish_folder(store, MODEL, folder, manifest)
+    (tmp_path / "work").mkdir()
+    gate = deploy.Gate(store, MODEL, builder["policy"])
+    fetched = gate.fetch_model(gate.find(), tmp_path / "work")
+    assert store.peak == 8
+    assert fetched.problem is None and fetched.files == {entry.path: entry.sha256 for entry in manifest.files}
+    assert all((tmp_path / "work" / "many" / path).read_bytes() == (folder / path).read_bytes()
+               for path in fetched.files)
+
+
 def test_an_oversized_manifest_is_not_read(
     file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
