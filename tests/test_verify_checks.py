@@ -51,12 +51,17 @@ def kind_policy(provenance: Provenance, **rules: Any) -> GeneratorPolicy | Attes
     return GeneratorPolicy(**rules)
 
 
-def failures(identity: GitHubIdentity, statement: dict[str, Any], **policy: Any) -> list[str]:
+def evaluated(identity: GitHubIdentity, statement: dict[str, Any], **policy: Any) -> list[C.Check]:
+    """Every check the verifier runs on the statement, under the policy of its kind."""
     policy.setdefault("source_uri", SOURCE)
     provenance = parse_statement(IN_TOTO, json.dumps(statement).encode())
     checks = C.evaluate(identity, provenance, kind_policy(provenance, **policy), [ARTIFACT])
     assert {c.name for c in checks} <= set(C.CHECK_NAMES)
-    return [c.name for c in checks if not c.passed]
+    return checks
+
+
+def failures(identity: GitHubIdentity, statement: dict[str, Any], **policy: Any) -> list[str]:
+    return [c.name for c in evaluated(identity, statement, **policy) if not c.passed]
 
 
 def test_the_real_statement_and_certificate_agree() -> None:
@@ -410,3 +415,162 @@ def test_a_legacy_file_fails_saying_how_to_verify_online() -> None:
     assert "carries no transparency-log proof" in check.detail
     assert "slsa-verifier verify-artifact" in check.detail
     assert report.artifacts[0].passed is False
+
+
+# --- the line a check prints: what was expected, what was found, and why ------------
+
+Case = tuple[GitHubIdentity, dict[str, Any], dict[str, Any]]
+
+
+def release_of_no_branch() -> Case:
+    identity, statement = real()
+    env(statement)["github_event_name"] = "release"
+    env(statement)["github_event_payload"] = {"release": {"target_commitish": ""}}
+    return dataclasses.replace(identity, build_trigger="release"), statement, {"source_branch": "main"}
+
+
+def older_builder_in_the_provenance() -> Case:
+    identity, statement = real()
+    STATEMENT_CHANGES["builder id"][0](statement)
+    return identity, statement, {}
+
+
+def certificate_of(**change: Any) -> Callable[[], Case]:
+    return lambda: (dataclasses.replace(real()[0], **change), real()[1], {})
+
+
+def materials_of_another_repository() -> Case:
+    identity, statement = real()
+    STATEMENT_CHANGES["materials repository"][0](statement)
+    return identity, statement, {}
+
+
+def a_boolean_workflow_input() -> Case:
+    identity, statement = real("workflow_dispatch")
+    env(statement)["github_event_payload"]["inputs"] = {"flag": True}
+    return identity, statement, {"build_workflow_inputs": {"flag": "true", "epochs": "5"}}
+
+
+def attestation_with(change: Callable[[dict[str, Any]], Any], **policy: Any) -> Callable[[], Case]:
+    def case() -> Case:
+        statement = attestation()
+        change(statement)
+        return attestation_identity(), statement, policy
+    return case
+
+
+def github_parameters(statement: dict[str, Any]) -> dict[str, Any]:
+    return statement["predicate"]["buildDefinition"]["internalParameters"]["github"]
+
+
+def unchanged(statement: dict[str, Any]) -> None:
+    return None
+
+
+OTHER_REPOSITORY = "https://github.com/slsa-framework/other"
+FORK = f"git+{REPO}-fork"
+FAILED_CHECK_LINES: dict[str, tuple[Callable[[], Case], list[str]]] = {
+    "a release of no branch": (release_of_no_branch, [
+        "source-branch: expected main, got no branch (refs/heads/ is not a branch ref)"]),
+    "an older builder in the provenance": (older_builder_in_the_provenance, [
+        (f"provenance-builder: expected {C.TRUSTED_BUILDER_REPOSITORY}/.github/workflows/"
+         f"generator_generic_slsa3.yml@refs/tags/v2.1.0, got {C.TRUSTED_BUILDER_REPOSITORY}/.github/"
+         "workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0 (builder.id in the provenance is "
+         "not the certificate's signer)")]),
+    "a self-hosted runner in the certificate": (certificate_of(runner_environment="self-hosted"), [
+        ("runner-environment: expected github-hosted, got self-hosted in the certificate (a self-hosted "
+         "runner is outside the builder's isolation guarantees)")]),
+    "a certificate of another repository": (certificate_of(source_repository_uri=OTHER_REPOSITORY), [
+        (f"source-uri: expected git+{REPO}, got git+{OTHER_REPOSITORY} in the certificate (built from "
+         "another repository)")]),
+    "materials of another repository": (materials_of_another_repository, [
+        (f"source-uri: expected git+{REPO}, got git+{OTHER_REPOSITORY} in the provenance source "
+         "(materials) (built from another repository)"),
+        (f"source-materials: expected git+{REPO}@refs/tags/v14, got git+{OTHER_REPOSITORY}@refs/tags/v14 "
+         "(source and trigger URIs do not match)")]),
+    "a workflow input that is no string": (a_boolean_workflow_input, [
+        ("workflow-inputs: expected epochs=5, flag=true, got no string input 'epochs' (cannot retrieve "
+         "the value of 'epochs')")]),
+    "an attestation built on a self-hosted runner": (
+        attestation_with(lambda s: github_parameters(s).__setitem__("runner_environment", "self-hosted")), [
+            ("runner-environment: expected github-hosted, got self-hosted in the provenance (a self-hosted "
+             "runner is outside the builder's isolation guarantees)")]),
+    "an attestation of another source commit": (attestation_with(unchanged, source_digest=OTHER_SHA), [
+        (f"source-digest: expected {OTHER_SHA}, got {COMMIT} (the certificate records another source "
+         "commit)")]),
+    "an attestation matched by a digest the artifact lacks": (attestation_with(unchanged, digest_alg="sha512"), [
+        ("subject-digest: expected a sha512 subject digest, got no such digest of the artifact (the "
+         "artifact was not hashed with sha512)")]),
+    "an attestation whose workflow is of another repository": (
+        attestation_with(lambda s: s["predicate"]["buildDefinition"]["externalParameters"]["workflow"]
+                         .__setitem__("repository", f"{REPO}-fork")), [
+            (f"source-uri: expected {REPO}, got {FORK} in the provenance workflow (the provenance names "
+             "another repository than its certificate)"),
+            (f"source-materials: expected {FORK}@refs/tags/v14, got git+{REPO}@refs/tags/v14 (source and "
+             "trigger URIs do not match)"),
+            (f"cert-workflow: expected {SIGNER}, got {REPO}-fork/.github/workflows/release.yml@refs/tags/v14 "
+             "in the build workflow (the provenance build workflow does not match the certificate)")]),
+    "an attestation whose source is of another repository": (
+        attestation_with(lambda s: s["predicate"]["buildDefinition"]["resolvedDependencies"][0]
+                         .__setitem__("uri", f"{FORK}@refs/tags/v14")), [
+            (f"source-uri: expected {REPO}, got {FORK} in the provenance source (resolvedDependencies) (the "
+             "provenance names another repository than its certificate)"),
+            (f"source-materials: expected git+{REPO}@refs/tags/v14, got {FORK}@refs/tags/v14 (source and "
+             "trigger URIs do not match)")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAILED_CHECK_LINES))
+def test_a_failed_check_says_what_it_expected_and_found(name: str) -> None:
+    """The one line a user reads: the value each side held, where, and the reason."""
+    case, lines = FAILED_CHECK_LINES[name]
+    identity, statement, policy = case()
+    failed = [c for c in evaluated(identity, statement, **policy) if not c.passed]
+    assert [c.message for c in failed] == lines
+    assert [c.to_dict()["passed"] for c in failed] == [False] * len(lines)  # false in JSON, not null
+
+
+def test_a_passing_attestation_prints_each_check_without_a_reason() -> None:
+    """A passed check has no reason; its expected and found values are the policy's and the evidence's."""
+    san = f"{REPO}/.github/workflows/release.yml@refs/tags/v14"
+    for policy, identity_line in (
+            ({}, (r"cert-identity: expected a SAN matching (?i)^https://github\.com/slsa-framework/"
+                  f"example-package/, got {san}")),
+            ({"cert_identity": SIGNER}, f"cert-identity: expected {SIGNER}, got {san}")):
+        checks = evaluated(attestation_identity(), attestation(), **policy)
+        assert [c.message for c in checks[:2]] == [
+            "predicate-type: expected https://slsa.dev/provenance/v1, got https://slsa.dev/provenance/v1",
+            identity_line]
+        assert all(c.passed and c.detail == "" for c in checks)
+
+
+def test_generator_provenance_signed_by_its_own_repository_needs_a_release_tag() -> None:
+    """Only an attestation may be signed at the source ref: a workflow of the source repository
+    named as the generator's builder must still run at a release tag."""
+    identity, statement = real()
+    builder = f"{REPO}/.github/workflows/build.yml"
+    for ref, lines in (("refs/heads/main", [("builder-ref: expected refs/tags/vX.Y.Z, got refs/heads/main "
+                                             "(the builder must be referenced at a release tag vX.Y.Z)")]),
+                       ("refs/tags/v1.2.3", [])):
+        statement["predicate"]["builder"]["id"] = f"{builder}@{ref}"
+        signed = dataclasses.replace(identity, san_uri=f"{builder}@{ref}")
+        assert [c.message for c in evaluated(signed, statement, builder_id=builder) if not c.passed] == lines
+
+
+def test_the_builder_rules_for_an_attestation_signed_by_its_own_repository() -> None:
+    """check_builder_id and check_builder_ref called with an attestation policy and statement:
+    a workflow of the source repository is the default signer, at the source ref."""
+    provenance = parse_statement(IN_TOTO, json.dumps(attestation()).encode())
+    assert C.check_builder_ref(attestation_identity(), provenance).to_dict() == {
+        "name": "builder-ref", "passed": True, "expected": "refs/tags/vX.Y.Z or the source ref",
+        "actual": "refs/tags/v14", "detail": "the signer is a workflow of the source repository"}
+    assert builder_check(attestation_identity(), attestation()).message == \
+        f"builder-id: expected a workflow of {REPO}, got {SIGNER}"
+    other = "https://github.com/acme/builders/.github/workflows/build.yml@refs/tags/v14"
+    identity, statement = signed_by(other)
+    assert C.check_builder_ref(identity, provenance).message == (
+        "builder-ref: expected refs/tags/vX.Y.Z, got refs/tags/v14 (the builder must be referenced at a "
+        "release tag vX.Y.Z)")
+    assert builder_check(identity, statement).message == (
+        f"builder-id: expected a workflow of {REPO}, got {other} (the attestation was signed by a workflow "
+        "of another repository; name it with builder-id to trust it)")
