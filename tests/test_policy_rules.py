@@ -709,6 +709,30 @@ POLICY_REFUSALS: dict[str, tuple[Callable[[Context], object], str]] = {
         "builder"),
     "a local-builder policy without keys": (
         lambda c: LocalBuilderPolicy(()), "a local-builder policy needs at least one trusted key"),
+    "local-builder keys as a mapping of names": (
+        lambda c: LocalBuilderPolicy({"builder": _key(c, "builder", builder_id=LOCAL_BUILDER)}),  # type: ignore[arg-type]
+        "local builder keys: expected a list of TrustedKey"),
+    "an attestation repo without its owner": (
+        lambda c: AttestationPolicy(repo="example-package"), "repo 'example-package': expected OWNER/REPO"),
+    "an attestation signer repo with a path": (
+        lambda c: AttestationPolicy(SOURCE, signer_repo="acme/builders/build.yml"),
+        "signer repo 'acme/builders/build.yml': expected OWNER/REPO"),
+    "oms public keys as one string": (
+        lambda c: OMSPolicy(public_keys="keys/release.pub.pem"),  # type: ignore[arg-type]
+        "oms public keys: expected a list"),
+    "oms public keys as PEM bytes": (
+        lambda c: OMSPolicy(public_keys=[c.pem("builder")]), "oms public keys: expected OMSKey entries"),
+    "oms identity without its provider": (
+        lambda c: OMSPolicy(identity="release@acme.com"),
+        "oms: identity and identity-provider go together: the Sigstore signer's identity and the OIDC "
+        "issuer that vouched for it"),
+    "oms trusted root without a Sigstore identity": (
+        lambda c: OMSPolicy(trusted_root=c.root(PUBLIC_GOOD)),
+        "oms: trusted-root applies to Sigstore signatures: give identity and identity-provider with it"),
+    "oms without a signer": (
+        lambda c: OMSPolicy(ignore_paths=["README.md"]),
+        "oms: trusts no signer: give public keys, a certificate chain, or a Sigstore identity and "
+        "identity-provider"),
 }
 
 
