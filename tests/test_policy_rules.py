@@ -750,13 +750,17 @@ def _hint_tables(detail: str) -> list[str]:
     return re.findall(r"\[([^\]]+)\]", detail)
 
 
-@pytest.mark.parametrize("evidence", ["sigstore", "key-signed"])
+@pytest.mark.parametrize("evidence", ["sigstore", "key-signed", "oms"])
 def test_the_evidence_kind_hint_names_a_table_a_policy_file_accepts(evidence: str,
                                                                     context: Context) -> None:
     if evidence == "sigstore":
         bundle: bytes | Path = VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl"
         artifact = Artifact.from_path(BINARY)
         policy = Policy(LocalBuilderPolicy((_key(context, "builder", builder_id=LOCAL_BUILDER),)))
+    elif evidence == "oms":
+        bundle = sign_model(context.artifact, context.directory / "builder.pem")
+        artifact = Artifact.from_path(context.artifact)
+        policy = Policy(GeneratorPolicy(SOURCE))
     else:
         bundle, artifact = context.bundle, Artifact.from_path(context.artifact)
         policy = Policy(GeneratorPolicy(SOURCE))
