@@ -204,6 +204,46 @@ def test_missing_provenance_gives_a_verdict_without_report(file_store_uri: str, 
     assert not list((tmp_path / "work").iterdir())  # the model was not downloaded
 
 
+def test_a_copy_on_disk_is_judged_in_place_of_a_download(file_store_uri: str, tmp_path: Path) -> None:
+    """``run(local=...)`` (pull's cache, a server's copy): the copy is hashed and judged as downloaded
+    bytes are, and nothing is downloaded; a copy with one byte changed is refused the same way."""
+    store = open_store(file_store_uri)
+    key = stored_vector(store)
+    copy = tmp_path / "cache" / "binary-linux-amd64"
+    copy.parent.mkdir()
+    copy.write_bytes(BINARY.read_bytes())
+    work = tmp_path / "work"
+    work.mkdir()
+    gate = deploy.Gate(store, MODEL, POLICY)
+    verdict, smoke = gate.run(work, local=copy)
+    assert verdict.passed and verdict.model is not None and smoke.status == "skipped"
+    assert verdict.model.path == copy and verdict.model.file_name == "binary-linux-amd64"
+    assert (verdict.model.stored.key, verdict.model.sha256, verdict.model.stored.size) == (
+        key, BINARY_SHA256, BINARY.stat().st_size)
+    tampered = bytearray(BINARY.read_bytes())
+    tampered[1000] ^= 1
+    copy.write_bytes(bytes(tampered))
+    verdict, smoke = gate.run(work, local=copy)
+    actual = hashlib.sha256(tampered).hexdigest()
+    assert verdict.reason == (
+        f"SLSA verification failed: subject-digest: expected sha256:{actual}, got no subject with this digest"
+        " (the provenance covers gha_generic-binary-linux-amd64-v14; the artifact's bytes differ)")
+    assert smoke.status == "not-run" and list(work.iterdir()) == []
+
+
+def test_run_without_usable_evidence_downloads_and_loads_nothing(file_store_uri: str, tmp_path: Path) -> None:
+    store = open_store(file_store_uri)
+    key = stored_vector(store, provenance=None)
+    (tmp_path / "work").mkdir()
+    verdict, smoke = deploy.Gate(store, MODEL, POLICY).run(tmp_path / "work")
+    assert verdict.model is None and verdict.failed_check() == "provenance"
+    assert verdict.reason == (
+        f"no provenance for {store.object_uri(key)}: {store.object_uri(key)}.intoto.jsonl does not"
+        " exist; publish it with `slsa-models publish` or give its URL (--provenance-url)")
+    assert (smoke.status, smoke.detail) == ("not-run", "verification did not pass: nothing is loaded before it does")
+    assert list((tmp_path / "work").iterdir()) == []
+
+
 def _overwrite(store: ArtifactStore, key: str, data: bytes) -> None:
     """Replace an object's bytes behind the store's back, as an attacker with write access would."""
     if store.uri.startswith("file://"):

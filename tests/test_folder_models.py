@@ -558,6 +558,26 @@ def test_a_folder_is_downloaded_at_most_eight_files_at_a_time(
                for path in fetched.files)
 
 
+def test_a_folder_with_nested_subfolders_is_fetched_whole(
+    file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path,
+) -> None:
+    """Files two and three folders deep (a tokenizer/ or onnx/ subfolder of a checkpoint) are fetched
+    into the same places, and the folder passes the gate."""
+    for relative in ("onnx/fp16/model.bin", "onnx/fp16/deeper/notes.txt", "tokenizer/vocab/merges.txt"):
+        (checkpoint / relative).parent.mkdir(parents=True, exist_ok=True)
+        (checkpoint / relative).write_text(f"contents of {relative}\n")
+    store = open_store(file_store_uri)
+    store_folder(store, checkpoint, evidence(builder, checkpoint))
+    (tmp_path / "work").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, builder["policy"]).run(tmp_path / "work")
+    assert verdict.passed, verdict.reason
+    assert verdict.model is not None and verdict.model.problem is None
+    assert sorted(verdict.model.files or {}) == sorted([*FILES, "onnx/fp16/deeper/notes.txt", "onnx/fp16/model.bin",
+                                                         "tokenizer/vocab/merges.txt"])
+    assert (tmp_path / "work" / "checkpoint" / "onnx/fp16/deeper/notes.txt").read_text() == (
+        "contents of onnx/fp16/deeper/notes.txt\n")
+
+
 def test_an_oversized_manifest_is_not_read(
     file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

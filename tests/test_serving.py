@@ -158,6 +158,26 @@ def test_pickle_loads_only_with_the_opt_in(signed_models: dict[str, Any], file_s
     assert load_verified_model(file_store_uri, MODEL, serving(signed_models["policy"], deployer), allow_pickle=True) is not None
 
 
+def test_the_gate_smoke_loads_a_verified_pickle_only_with_the_opt_in(
+    signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path,
+) -> None:
+    """The deploy's smoke test: Gate(allow_pickle=True) loads the verified pickle and predicts with it."""
+    path, bundle = signed_models["pytorch_full_model.pth"]
+    store = open_store(file_store_uri)
+    publish_provenance(store, publish_model(store, MODEL, path).key, bundle)
+    for allow_pickle in (False, True):
+        work = tmp_path / f"work-{allow_pickle}"
+        work.mkdir()
+        verdict, smoke = deploy.Gate(store, MODEL, signed_models["policy"], allow_pickle=allow_pickle).run(work)
+        assert verdict.passed, verdict.reason
+        if not allow_pickle:
+            assert (smoke.status, smoke.detail) == ("skipped", (
+                "pytorch_full_model.pth is a pickle that can run code when loaded; deployed without loading it"
+                " (opt in with allow_pickle / --allow-pickle to smoke-load it after verification)"))
+    assert smoke.status == "passed" and smoke.detail.startswith(
+        "loaded with the safe loader of pytorch_full_model.pth; predicted classes ")
+
+
 def test_tampered_deployed_model_is_refused(
     signed_models: dict[str, Any], s3_store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deployer: deploy.Deployer
 ) -> None:
