@@ -145,6 +145,8 @@ def test_the_real_provenance_passes(store_uri: str, tmp_path: Path) -> None:
     assert verdict.report is not None
     assert [check.name for check in verdict.report.checks[-2:]] == ["model-name", deploy.MODEL_DIGEST]
     assert all(check.passed for check in verdict.report.checks)
+    assert verdict.report.checks[-1].message == (  # a check that passed says so, and nothing more
+        f"model-digest: expected sha256:{BINARY_SHA256}, got sha256:{BINARY_SHA256}")
 
 
 def test_replaced_model_bytes_are_refused(store_uri: str, tmp_path: Path) -> None:
@@ -237,6 +239,7 @@ def test_run_without_usable_evidence_downloads_and_loads_nothing(file_store_uri:
     (tmp_path / "work").mkdir()
     verdict, smoke = deploy.Gate(store, MODEL, POLICY).run(tmp_path / "work")
     assert verdict.model is None and verdict.failed_check() == "provenance"
+    assert verdict.problem == "the model was not downloaded: no usable evidence"
     assert verdict.reason == (
         f"no provenance for {store.object_uri(key)}: {store.object_uri(key)}.intoto.jsonl does not"
         " exist; publish it with `slsa-models publish` or give its URL (--provenance-url)")
