@@ -578,6 +578,40 @@ def test_a_folder_with_nested_subfolders_is_fetched_whole(
         "contents of onnx/fp16/deeper/notes.txt\n")
 
 
+def test_the_gate_reports_every_byte_it_downloads_once(
+    file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path,
+) -> None:
+    """The progress a download reports to (a terminal bar, the Prefect UI) expects exactly the bytes of
+    the model file, or of the folder's files, and hears each of them once (a folder: the manifest is
+    not counted, the files downloaded at once are)."""
+    import threading
+
+    class Heard:
+        def __init__(self) -> None:
+            self.expected = self.done = 0
+            self.lock = threading.Lock()
+
+        def __call__(self, n: int) -> None:
+            with self.lock:
+                self.done += n
+
+        def add_total(self, n: int) -> None:
+            self.expected += n
+
+    store = open_store(file_store_uri)
+    (tmp_path / "file").mkdir()
+    single = tmp_path / "file" / "model.safetensors"
+    single.write_bytes(b"weights" * 1000)
+    folder_size = sum(path.stat().st_size for path in checkpoint.iterdir())
+    for source, size in ((single, 7000), (checkpoint, folder_size)):
+        key = publish_path(store, MODEL, source).key
+        gate = deploy.Gate(store, MODEL, builder["policy"])
+        heard = Heard()
+        (tmp_path / f"work-{source.name}").mkdir()
+        gate.fetch_model(gate.find(layout.parse_model_key(key)[1]), tmp_path / f"work-{source.name}", progress=heard)
+        assert (heard.expected, heard.done) == (size, size)
+
+
 def test_an_oversized_manifest_is_not_read(
     file_store_uri: str, checkpoint: Path, builder: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
