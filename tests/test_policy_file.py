@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -504,6 +505,23 @@ INVALID: dict[str, tuple[str, str]] = {
                  "(at line 1, column 23)"),
     "a key given twice": (GENERATOR_TABLE + 'source-uri = "github.com/a/b"\n',
                           "not valid TOML: Cannot overwrite a value (at line 4, column 30)"),
+    "a key path ending in a newline": (
+        LOCAL.replace('.pub.pem"', '.pub.pem\\n"'),
+        "[local-builder.gpu] public-key: 'build/builder.pub.pem\\n': not a usable path (control "
+        "characters, or longer than 4096 characters)"),
+    "a key path holding DEL": (
+        LOCAL.replace('.pub.pem"', '\\u007f.pub.pem"'),
+        "[local-builder.gpu] public-key: 'build/builder\\x7f.pub.pem': not a usable path (control "
+        "characters, or longer than 4096 characters)"),
+    "an oms trusted root path holding a control character": (
+        'version = 2\n[oms]\nidentity = "a@b.c"\nidentity-provider = "https://x"\n'
+        'trusted-root = "root\\u0007.json"\n',
+        "[oms] trusted-root: 'root\\x07.json': not a usable path (control characters, or longer than "
+        "4096 characters)"),
+    "a key path longer than 4096 characters": (
+        LOCAL.replace('"build/', '"' + "x" * 4080 + "/build/"),
+        f"[local-builder.gpu] public-key: '{'x' * 60}': not a usable path (control characters, or "
+        "longer than 4096 characters)"),
 }
 
 
@@ -557,3 +575,29 @@ def test_a_trusted_root_relative_to_the_file(tmp_path: Path) -> None:
     assert isinstance(generator, GeneratorPolicy) and isinstance(attestation, AttestationPolicy)
     assert generator.trusted_root == tmp_path / "root.json"
     assert attestation.trusted_root is None  # each table has its own root
+
+
+OMS_VECTORS = Path("/work/shared/vectors/model-signing")
+OMS_SIGSTORE = 'identity = "stefanb@us.ibm.com"\nidentity-provider = "https://sigstore.verify.ibm.com/oauth2"\n'
+
+
+@pytest.mark.parametrize(("vector", "table", "failed"), [
+    ("v1.0.1-certificate", 'certificate-chain = "{keys}/ca-cert.pem"\n', []),
+    ("v1.0.1-certificate", 'certificate-chain = "{keys}/int-ca-cert.pem"\n', ["certificate-chain"]),
+    ("v1.0.1-sigstore", OMS_SIGSTORE + 'trusted-root = "public-good.json"\n', []),
+    ("v1.0.1-sigstore", OMS_SIGSTORE + 'trusted-root = "staging.json"\n', ["certificate-chain"]),
+])
+def test_an_oms_table_checks_signatures_against_the_roots_it_names(
+        tmp_path: Path, vector: str, table: str, failed: list[str]) -> None:
+    """The certificate chain or Sigstore trusted root of [oms] (relative to the file) is the one
+    the real model_signing signature is verified against: another root fails certificate-chain."""
+    for name, instance in (("public-good", "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"),
+                           ("staging", "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev")):
+        root = resources.files("sigstore._store").joinpath(instance, "trusted_root.json")
+        (tmp_path / f"{name}.json").write_bytes(root.read_bytes())
+    policy = load_policy(write(tmp_path, "version = 2\n[oms]\n" + table.format(keys=OMS_VECTORS / "keys")
+                               + 'ignore-paths = ["ignore-me"]\n'))
+    folder = OMS_VECTORS / vector
+    files = [Artifact(path.name, sha256_file(path)) for path in sorted(folder.iterdir()) if path.name != "model.sig"]
+    report = verify_artifacts(folder / "model.sig", files, policy)
+    assert [c.name for c in report.checks if not c.passed] == failed

@@ -242,9 +242,10 @@ def _trusted_key(reader: _Reader, section: str, name: str, table: object,
     if (path is None) == (pem is None):
         raise reader.error(f"{where} needs exactly one of public-key (a PEM file) and "
                            "public-key-pem (the PEM text)")
+    file = None if path is None else reader.relative(path, f"{where} public-key:")  # names the file: not in the try
     try:
-        if path is not None:
-            key = load_public_key(reader.relative(path, f"{where} public-key:"))
+        if file is not None:
+            key = load_public_key(file)
         else:
             key = public_key_from_pem(pem or "", "public-key-pem")
     except InputError as error:
@@ -298,6 +299,7 @@ def _oms(reader: _Reader, table: object) -> OMSPolicy:
     if table.get("certificate-chain") and not chain:
         raise reader.error(f"{where} certificate-chain: the files hold no certificate")
     root = reader.string(table, "trusted-root", where)
+    trusted_root = None if root is None else reader.relative(root, f"{where} trusted-root:")
     unsigned = table.get("ignore-unsigned-files", False)
     if not isinstance(unsigned, bool):
         raise reader.error(f"{where} ignore-unsigned-files: expected true or false, got {_type_name(unsigned)}")
@@ -305,7 +307,7 @@ def _oms(reader: _Reader, table: object) -> OMSPolicy:
         return OMSPolicy(public_keys=keys, certificate_chain=chain,
                          identity=reader.string(table, "identity", where),
                          identity_provider=reader.string(table, "identity-provider", where),
-                         trusted_root=None if root is None else reader.relative(root, f"{where} trusted-root:"),
+                         trusted_root=trusted_root,
                          ignore_paths=tuple(_paths(reader, table, "ignore-paths", where)),
                          ignore_unsigned_files=unsigned)
     except InputError as error:
