@@ -94,6 +94,21 @@ def test_find_rejects_bad_names_and_digests(file_store_uri: str) -> None:
     assert str(error.value) == "not a SHA-256 digest: 'sha256:123' (expected sha256:<64 hex digits>)"
 
 
+def test_the_gate_finds_and_judges_the_digest_it_is_given(file_store_uri: str, tmp_path: Path) -> None:
+    """Two versions of the model stored: the gate finds each by its digest, not the latest."""
+    store = open_store(file_store_uri)
+    key = stored_vector(store)
+    other = tmp_path / "other" / "pytorch_model.pth"
+    other.parent.mkdir()
+    other.write_bytes(b"another version")
+    other_key = publish_model(store, MODEL, other).key
+    gate = deploy.Gate(store, MODEL, POLICY)
+    assert [gate.find(f"sha256:{layout.parse_model_key(k)[1]}").key for k in (key, other_key)] == [key, other_key]
+    (tmp_path / "work").mkdir()
+    verdict, _ = gate.run(tmp_path / "work", digest=BINARY_SHA256)
+    assert verdict.passed and verdict.model_key == key, verdict.reason
+
+
 # -- fetch_evidence ---------------------------------------------------------------------------
 
 
