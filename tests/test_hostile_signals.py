@@ -67,9 +67,16 @@ def test_sigterm_ends_attest_and_writes_nothing(tmp_path: Path, huge: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.bin", "k.pem", "k.pub"]
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """A shell without job control starts background jobs with SIGINT ignored, and the
+    CLI rightly leaves an ignored signal alone: give the command the default, as a
+    terminal's foreground job has, whatever started this test run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_ends_digest(huge: Path) -> None:
     process = subprocess.Popen([*CLI, "digest", str(huge)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_as_in_a_terminal)
     wait_until_open(process, huge)
     code, out, err, took = interrupt(process, signal.SIGINT)
     assert (code, out, err) == (130, "", "error: interrupted\n")
