@@ -7,6 +7,7 @@ store's preconditions; no test (and no code) compares clocks.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from slsa_models import deploy
-from slsa_models.errors import ConflictError
+from slsa_models.errors import ConflictError, InputError
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.signers import KeySigner
 from slsa_models.publishing import publish_model, publish_provenance
@@ -80,6 +81,80 @@ def test_promotion_writes_signed_current_and_history(store_uri: str, tmp_path: P
     assert decision.history_key == layout.history_key(MODEL, 0)
     assert store.read_bytes(decision.history_key) == store.read_bytes(layout.current_key(MODEL))
     assert history(store, deployer) == ["promoted"]
+
+
+def test_a_promotion_records_when_and_each_piece_of_evidence_judged(file_store_uri: str, tmp_path: Path,
+                                                                    deployer: deploy.Deployer) -> None:
+    """The evidence came from a provenance URL (a real HTTP server on 127.0.0.1): the promoted record
+    names it with its kind and result, says when it was deployed, and the evidence is kept beside the
+    model (write-once) so later deploys and serving find it in the store."""
+    import functools
+    from datetime import datetime, timezone
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    store = open_store(file_store_uri)
+    key = publish_model(store, MODEL, BINARY).key
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(VECTORS)))
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{PROVENANCE.name}"
+        (tmp_path / "work").mkdir()
+        verdict, _ = deploy.Gate(store, MODEL, POLICY, provenance_url=url).run(tmp_path / "work")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert verdict.passed and store.head(layout.provenance_key(key)) is None
+    before = deploy.records.iso(datetime.now(timezone.utc))
+    record = promote(store, verdict, deployer).record
+    after = deploy.records.iso(datetime.now(timezone.utc))
+    assert record.outcome == deploy.PROMOTED and before <= (record.deployed_at or "") <= after
+    assert record.evidence == [{"source": "url", "location": url, "key": layout.provenance_key(key),
+                                "sha256": hashlib.sha256(PROVENANCE.read_bytes()).hexdigest(),
+                                "kind": "slsa-github-generator", "passed": True, "error": None}]
+    assert store.read_bytes(layout.provenance_key(key)) == PROVENANCE.read_bytes()
+
+
+def test_a_swap_that_keeps_losing_ends_as_a_conflict(file_store_uri: str, tmp_path: Path,
+                                                     deployer: deploy.Deployer) -> None:
+    """Another writer replaces current.json between each of our reads and our compare-and-swap:
+    after the attempts allowed, the decision is a conflict, recorded, and current.json is theirs."""
+    from slsa_models.store.file import FileStore
+
+    class Busy(FileStore):
+        writes = 0
+
+        def compare_and_swap(self, key: str, data: bytes, expected_tag: str | None) -> str:
+            if key == layout.current_key(MODEL):
+                Busy.writes += 1
+                super().compare_and_swap(key, b"rival write %d" % Busy.writes, expected_tag)
+            return super().compare_and_swap(key, data, expected_tag)
+
+    store = Busy(Path(file_store_uri.removeprefix("file://")))
+    verdict = passed_verdict(store, tmp_path / "work")
+    decision = deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={}, attempts=3)
+    assert decision.record.outcome == deploy.CONFLICT and not decision.deployed
+    assert decision.record.reason == (f"{store.object_uri(layout.current_key(MODEL))} kept changing: gave up after"
+                                      " 3 compare-and-swap attempts; nothing changed")
+    assert decision.record.deployed_at is None and Busy.writes == 3
+    assert store.read_bytes(layout.current_key(MODEL)) == b"rival write 3"
+    assert history(store, deployer) == ["conflict", "promoted"]  # newest first
+
+
+def test_a_refusal_records_the_failed_check_its_caller_names(file_store_uri: str, tmp_path: Path) -> None:
+    """build_record: the failed check a caller gives is recorded as given; without one, the verdict's."""
+    store = open_store(file_store_uri)
+    verdict = passed_verdict(store, tmp_path / "work", github_policy(source_uri=SOURCE, source_tag="v15"))
+    smoke = deploy.SmokeResult("not-run", "verification did not pass")
+    named = deploy.build_record(verdict, smoke, outcome=deploy.REFUSED, policy={}, flow_run_id=None,
+                                reason="refused by the operator", failed_check="operator")
+    assert (named.failed_check, named.reason) == ("operator", "refused by the operator")
+    assert deploy.build_record(verdict, smoke, outcome=deploy.REFUSED, policy={},
+                               flow_run_id=None).failed_check == "source-tag"
 
 
 def test_versioned_bucket_pins_the_verified_version(s3_versioned_store_uri: str, tmp_path: Path,
@@ -200,6 +275,25 @@ def test_object_deleted_after_verification_is_restored_from_the_verified_file(
     assert decision.deployed
     restored = tmp_path / "restored"
     assert store.download(verdict.model_key, restored).sha256 == verdict.model.sha256  # type: ignore[union-attr]
+
+
+def test_a_deleted_object_is_not_restored_from_a_copy_changed_since_verification(
+    store_uri: str, tmp_path: Path, deployer: deploy.Deployer
+) -> None:
+    """The object vanished and the verified local file was changed since: those bytes are not the
+    verified ones, so nothing is stored under the model's key, recorded or deployed."""
+    store = open_store(store_uri)
+    verdict = passed_verdict(store, tmp_path / "work")
+    _delete(store, verdict.model_key)
+    assert verdict.model is not None
+    verdict.model.path.write_bytes(b"changed after verification")
+    with pytest.raises(InputError) as caught:
+        promote(store, verdict, deployer)
+    assert str(caught.value) == (
+        f"{verdict.model.path}: its sha256 is {hashlib.sha256(b'changed after verification').hexdigest()},"
+        f" not the {verdict.model.sha256} expected; nothing was stored")
+    assert store.head(verdict.model_key) is None and store.read_with_tag(layout.current_key(MODEL)) is None
+    assert history(store, deployer) == []
 
 
 def test_refusal_is_recorded_and_current_untouched(file_store_uri: str, tmp_path: Path,
