@@ -163,6 +163,50 @@ def test_single_put_loses_race_to_another_writer(s3_store_uri: str) -> None:
     assert plain.read_bytes("k.bin") == b"first"
 
 
+def test_a_file_of_more_parts_than_s3_allows_goes_up_in_larger_parts(
+    s3_store_uri: str, big_file: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """S3 takes at most 10,000 parts: a larger file grows its parts (whole MiB) to fit. The limit is
+    lowered to 2 here instead of uploading 160 GiB: 3 parts at the configured size become 2 of 6 MiB."""
+    import slsa_models.store.s3 as s3
+
+    monkeypatch.setattr(s3, "MAX_PARTS", 2)
+    store = _multipart_store(s3_store_uri)
+    progress: list[int] = []
+    stored = store.put_file(BIG_KEY, big_file, on_progress=progress.append)
+    assert progress == [6 * 2**20, len(BIG) - 6 * 2**20]
+    assert stored.etag is not None and stored.etag.strip('"').endswith("-2")
+    assert store.read_bytes(BIG_KEY, max_size=len(BIG)) == BIG
+
+
+@pytest.mark.parametrize("change", ["created", "replaced", "deleted"])
+def test_compare_and_swap_loses_a_race_after_its_read(s3_store_uri: str, s3_client: Any, change: str) -> None:
+    """Our read saw the tag we expect, then another writer changed the key before our write: the
+    conditional put (If-None-Match / If-Match) refuses ours in one line, and theirs stays."""
+    plain = open_store(s3_store_uri)
+    key = "deployments/d/current.json"
+    expected = plain.compare_and_swap(key, b"v1", None) if change != "created" else None
+    seen = plain.head(key)
+    if change == "deleted":
+        bucket, prefix = _split(s3_store_uri)
+        s3_client.delete_object(Bucket=bucket, Key=prefix + key)
+    else:
+        plain.compare_and_swap(key, b"theirs", expected)
+
+    class StaleRead(S3Store):
+        def head(self, key: str) -> Any:
+            return seen
+
+    store = StaleRead(*_split(s3_store_uri))
+    with pytest.raises(ConflictError) as error:
+        store.compare_and_swap(key, b"ours", expected)
+    assert str(error.value) == (
+        f"{store.object_uri(key)} changed since it was read (expected {f'tag {expected}' if expected else 'none'}):"
+        " another writer got there first; read it again and retry")
+    assert plain.read_with_tag(key) == (None if change == "deleted" else
+                                        (b"theirs", plain.head(key).etag))  # type: ignore[union-attr]
+
+
 def test_part_size_floor(s3_store_uri: str) -> None:
     with pytest.raises(InputError) as error:
         open_store(s3_store_uri, part_size=PART - 1)
