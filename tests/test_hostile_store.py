@@ -106,6 +106,26 @@ def test_a_lock_held_by_a_live_writer_is_reported_as_a_lock(
     assert store.read_bytes(CURRENT) == b"base"
 
 
+def test_a_lock_file_that_is_not_utf8_is_still_reported_as_a_lock(store: FileStore) -> None:
+    """Whatever the holder wrote in the lock file (here bytes that are not UTF-8), the error is the
+    one-line StoreLockedError naming it as best it can, not a decoding crash."""
+    import fcntl
+
+    tag = store.compare_and_swap(CURRENT, b"base", None)
+    lock = store.root / "deployments/digits/.current.json.lock"
+    lock.write_bytes(b"pid 7 on \xffhost\n")
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: held against the store's
+        with pytest.raises(StoreLockedError) as raised:
+            store.compare_and_swap(CURRENT, b"next", tag)
+    finally:
+        os.close(fd)
+    assert str(raised.value) == (f"{store.object_uri(CURRENT)} is locked by another writer (pid 7 on \ufffdhost)"
+                                 " for more than 0.3 s; retry when it is done")
+    assert store.read_bytes(CURRENT) == b"base"
+
+
 # -- case 9: a missing sidecar ------------------------------------------------------------------------
 
 
