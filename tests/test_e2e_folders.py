@@ -9,7 +9,7 @@ import pytest
 
 from slsa_models.manifest import Manifest
 from slsa_models.store import layout
-from tests.test_e2e import BUCKET, WATCH, SharedStack, run_id, shared_stack
+from tests.shared_stack import BUCKET, WATCH, SharedStack, run_id, shared_stack
 
 MODEL = "hf-tiny"
 

@@ -2,8 +2,9 @@
 carries key-signed provenance next to it in the store, which verifies against a policy that
 trusts the local key and fails against one that trusts another key.
 
-The train flow runs once for the module (Prefect's ephemeral mode, a fresh PREFECT_HOME and
-SLSA_MODELS_HOME, a file:// store); the keys come from `slsa-models keygen`.
+The train flow runs once for the module (against the session's Prefect server, with a fresh
+PREFECT_HOME and SLSA_MODELS_HOME and a file:// store; test_train_flow.py runs it in Prefect's
+ephemeral mode); the keys come from `slsa-models keygen`.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def run(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.Complet
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def trained(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("e2e")
     env = {"SLSA_MODELS_HOME": str(root / "home"), "PREFECT_HOME": str(root / "prefect-home"),
-           "PREFECT_API_URL": "", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_API_URL": prefect_server, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "GITHUB_ACTIONS": ""}  # outside GitHub Actions even when the suite runs in it
     keys = root / "keys"
     for name in ("builder", "other"):

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_e2e import MODEL, REPO, SharedStack, shared_stack
+
+from tests.shared_stack import MODEL, REPO, SharedStack, shared_stack
 
 SCREENSHOT = REPO / "docs" / "ui-deploy-run.png"
 WINDOW = (1600, 1100)

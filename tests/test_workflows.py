@@ -681,16 +681,20 @@ def test_train_subjects_step_refuses_more_than_one_subject(tmp_path: Path) -> No
     ({}, "pytorch_model.pth"),
     ({"trainer": "tests.user_trainer:train_file"}, "weights.safetensors"),  # the dispatch input `trainer`
 ])
-def test_train_job_steps_with_the_real_train_flow(tmp_path: Path, inputs: dict[str, str], file_name: str) -> None:
+def test_train_job_steps_with_the_real_train_flow(tmp_path: Path, prefect_server: str, inputs: dict[str, str],
+                                                 file_name: str) -> None:
     """The train step and the subjects step, exactly as in train.yml, on one tiny model: the
-    example's, or one written by the user's training code (the `trainer` input)."""
+    example's, or one written by the user's training code (the `trainer` input). The flow
+    reports to the session's Prefect server (on a runner it has Prefect's ephemeral one:
+    test_train_flow.py runs that mode, which takes half a minute to start here)."""
     runner_temp = tmp_path / "runner"
     runner_temp.mkdir()
     output = tmp_path / "github_output"
     output.touch()
     context = _context(runner_temp, **inputs)
     train_step = step_named(TRAIN, "train", "Train, serialize")
-    isolated = {"PREFECT_HOME": str(tmp_path / "prefect"), "SLSA_MODELS_HOME": str(tmp_path / "state")}
+    isolated = {"PREFECT_HOME": str(tmp_path / "prefect"), "SLSA_MODELS_HOME": str(tmp_path / "state"),
+                "PREFECT_API_URL": prefect_server}
     workflow_step = {**train_step, "env": {**train_step["env"], **isolated}}
 
     trained = run_step(workflow_step, context, REPO, output)
