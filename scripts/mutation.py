@@ -122,15 +122,16 @@ TARGETS: dict[str, Target] = {
     ),
     "verify/api": Target(
         "slsa_models/verify/api.py",
-        [*VERIFY_TESTS, "tests/test_hostile_inputs.py", "tests/test_cli_verify.py"],
+        [*VERIFY_TESTS, "tests/test_hostile_inputs.py", "tests/test_cli_verify.py", "tests/test_oms_policy.py"],
     ),
     "verify/policy": Target(
         "slsa_models/verify/policy.py",
-        [*VERIFY_TESTS, "tests/test_policy_file.py", "tests/test_hostile_inputs.py"],
+        [*VERIFY_TESTS, "tests/test_policy_file.py", "tests/test_hostile_inputs.py", "tests/test_oms_policy.py"],
     ),
     "verify/policy_file": Target(
         "slsa_models/verify/policy_file.py",
-        ["tests/test_policy_file.py", "tests/test_policy_rules.py", "tests/test_hostile_inputs.py"],
+        ["tests/test_policy_file.py", "tests/test_policy_rules.py", "tests/test_hostile_inputs.py",
+         "tests/test_oms_policy.py"],
     ),
     "verify/checks": Target("slsa_models/verify/checks.py", VERIFY_TESTS),
     "deploy/gate": Target(  # with the folder models' tests: the gate fetches and judges folders too
