@@ -18,7 +18,6 @@ from slsa_models.verify.github import GITHUB_URL, GitHubIdentity
 from slsa_models.verify.policy import AttestationPolicy, BuilderID, GitHubBuildRules
 from slsa_models.verify.report import SUBJECT_DIGEST, Check
 from slsa_models.verify.statement import (
-    KIND_GENERATOR,
     FieldError,
     Provenance,
     split_git_uri,
@@ -80,13 +79,6 @@ def check_builder_id(identity: GitHubIdentity, policy: GitHubBuildRules) -> Chec
     signer = _signer(identity)
     actual = identity.signer or MISSING
     expected_builder = policy.expected_builder
-    if expected_builder is None and isinstance(policy, AttestationPolicy):
-        expected = f"a workflow of {policy.normalized_source_uri.removeprefix('git+')}"
-        prefix = policy.normalized_source_uri.removeprefix("git+") + "/.github/workflows/"
-        ok = signer is not None and signer.name.startswith(prefix)
-        detail = "" if ok else ("the attestation was signed by a workflow of another repository; "
-                                "name it with builder-id to trust it")
-        return Check("builder-id", ok, expected, actual, detail)
     if expected_builder is None:
         expected = "a trusted builder (slsa-github-generator generic, Go or docker-based workflow)"
         ok = signer is not None and signer.name in DEFAULT_TRUSTED_BUILDERS
@@ -97,22 +89,15 @@ def check_builder_id(identity: GitHubIdentity, policy: GitHubBuildRules) -> Chec
     return Check("builder-id", ok, str(expected_builder), actual, detail)
 
 
-def check_builder_ref(identity: GitHubIdentity, provenance: Provenance) -> Check:
-    """The builder runs at a release tag ``vX.Y.Z`` (a moving ref could change under it).
-
-    A GitHub artifact attestation signed by a workflow of the source repository
-    itself runs at the source ref, which the ``cert-ref`` check pins instead.
-    """
+def check_builder_ref(identity: GitHubIdentity) -> Check:
+    """The generator's builder runs at a release tag ``vX.Y.Z`` (a moving ref could change
+    under it). Attestations have no such rule: their signer is pinned by ``cert-identity``
+    or ``builder-id`` and the source ref by ``source-ref``."""
     expected = "refs/tags/vX.Y.Z"
     signer = _signer(identity)
     if signer is None:
         return Check("builder-ref", False, expected, identity.signer or MISSING,
                      "the certificate's signer is not a GitHub workflow ref")
-    repository = signer.name.split("/.github/", 1)[0]
-    if provenance.kind != KIND_GENERATOR and identity.repository and \
-            repository == GITHUB_URL + identity.repository:
-        return Check("builder-ref", True, expected + " or the source ref", signer.version,
-                     "the signer is a workflow of the source repository")
     tag = signer.version.removeprefix("refs/tags/") if signer.version.startswith("refs/tags/") else None
     ok = tag is not None and semver.is_release_tag(tag)
     return Check("builder-ref", ok, expected, signer.version,
@@ -378,7 +363,7 @@ def evaluate(identity: GitHubIdentity, provenance: Provenance, policy: GitHubBui
         return evaluate_attestation(identity, provenance, policy, artifacts)
     checks = [
         check_builder_id(identity, policy),
-        check_builder_ref(identity, provenance),
+        check_builder_ref(identity),
         check_source_uri(identity, provenance, policy),
         check_provenance_builder(identity, provenance),
         check_source_materials(provenance),
