@@ -6,6 +6,7 @@ real PyTorch model saved here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,74 @@ def test_verify_deployed_reports_the_serving_checks(
     names = [check.name for check in verified.report.checks]
     assert names[-4:] == ["model-name", deploy.MODEL_DIGEST, "deployed-digest", "provenance-digest"]
     assert verified.report.passed and verified.model.path.read_bytes() == path.read_bytes()
+    model, evidence = sha256_file(path), hashlib.sha256(bundle).hexdigest()
+    assert [check.message for check in verified.report.checks[-2:]] == [  # passed: no failure detail
+        f"deployed-digest: expected sha256:{model}, got sha256:{model}",
+        f"provenance-digest: expected sha256:{evidence}, got sha256:{evidence}"]
+
+
+def test_serving_requiring_a_kind_the_deploy_did_not_judge_loads_nothing(
+    signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer
+) -> None:
+    """Deployed under a key-signed policy; the server requires slsa-github-generator evidence too: the
+    key-signed piece passes, but the policy is not satisfied, so nothing is loaded or remembered."""
+    from slsa_models.verify import GeneratorPolicy
+
+    path, bundle = signed_models["pytorch_model.pth"]
+    deploy_file(open_store(file_store_uri), path, bundle, signed_models["policy"], tmp_path / "work", deployer)
+    both = Policy(*signed_models["policy"].kinds, GeneratorPolicy(source_uri=SOURCE),
+                  require=("local-builder", "slsa-github-generator"), deployers=deployer.trusted)
+    with pytest.raises(VerificationFailed) as caught:
+        load_verified_model(file_store_uri, MODEL, both, cache_dir=tmp_path / "cache")
+    assert str(caught.value) == (
+        "SLSA verification failed: policy: expected the policy satisfied, got not satisfied (the policy"
+        " requires local-builder and slsa-github-generator; no evidence of slsa-github-generator passed)")
+    assert os.listdir(tmp_path / "cache" / MODEL) == []
+
+
+@pytest.mark.parametrize("folder", [False, True], ids=["file", "folder"])
+def test_move_into_place_replaces_what_was_there(tmp_path: Path, folder: bool) -> None:
+    """A newly verified copy replaces the one kept before (a cache, pull's DEST): the new bytes
+    are at the target, nothing of the old is left, and nothing is left beside it."""
+    from slsa_models.serving import move_into_place
+
+    old, new = tmp_path / "model", tmp_path / ".model.new"
+    for where, text in ((old, "old"), (new, "new")):
+        if folder:
+            (where / "sub").mkdir(parents=True)
+            (where / "sub" / f"{text}.txt").write_text(text)
+        else:
+            where.write_text(text)
+    move_into_place(new, old)
+    assert os.listdir(tmp_path) == ["model"]
+    if folder:
+        assert os.listdir(old / "sub") == ["new.txt"] and (old / "sub" / "new.txt").read_text() == "new"
+    else:
+        assert old.read_text() == "new"
+
+
+def test_move_into_place_succeeds_when_the_old_folder_cannot_be_removed(tmp_path: Path) -> None:
+    """The new folder is in place once renamed: an old one that cannot be removed (here a file in
+    it made immutable, which stops root too) is left aside, and the move does not fail."""
+    import shutil
+    import subprocess
+
+    from slsa_models.serving import move_into_place
+
+    old, new = tmp_path / "model", tmp_path / ".model.new"
+    for where in (old, new):
+        where.mkdir()
+        (where / "weights.bin").write_text(where.name)
+    stuck = old / "weights.bin"
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode:
+        pytest.skip("no chattr +i here (needs CAP_LINUX_IMMUTABLE and a file system that keeps the flag)")
+    try:
+        move_into_place(new, old)
+        assert (old / "weights.bin").read_text() == ".model.new"
+        assert sorted(os.listdir(tmp_path)) == [f".model.old-{os.getpid()}", "model"]
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path / f".model.old-{os.getpid()}" / "weights.bin")], check=False)
+        subprocess.run(["chattr", "-i", str(stuck)], check=False, capture_output=True)
 
 
 def test_pickle_loads_only_with_the_opt_in(signed_models: dict[str, Any], file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
@@ -223,6 +292,9 @@ def test_tampered_vector_is_refused_by_subject_digest(store_uri: str, tmp_path: 
     assert failed == ["subject-digest", "model-digest", "deployed-digest"]
     deployed = caught.value.report.failed_checks()[-1]  # type: ignore[union-attr]
     assert (deployed.detail, deployed.artifact) == ("these are not the bytes the deploy verified", BINARY.name)
+    tampered = hashlib.sha256(BINARY.read_bytes()[:-1]).hexdigest()
+    assert deployed.message == (f"deployed-digest: expected sha256:{BINARY_SHA256}, got sha256:{tampered}"
+                                " (these are not the bytes the deploy verified)")
 
 
 def test_serving_applies_its_own_policy(file_store_uri: str, tmp_path: Path, deployer: deploy.Deployer) -> None:
