@@ -89,6 +89,20 @@ def test_round_trip_gives_the_same_predictions(
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-6)
 
 
+def test_keras_predictions_run_the_model_for_inference() -> None:
+    """predict() (the deploy's smoke test, serving) runs a Keras model in inference mode: a Dropout
+    layer passes everything through, so the scores are repeatable and are the model's own inference
+    output (in training mode 90% of the inputs to Dense would be dropped at random)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(), keras.layers.Dropout(0.9),
+                              keras.layers.Dense(10)])
+    inputs = np.linspace(0.1, 1.0, 4 * 64, dtype=np.float32).reshape(4, 8, 8)
+    expected = np.asarray(keras.ops.convert_to_numpy(model(inputs, training=False)))
+    for _ in range(2):
+        np.testing.assert_allclose(predict(model, "tensorflow_model.keras", inputs), expected, rtol=0, atol=1e-6)
+
+
 def test_saving_again_replaces_the_file(trained: dict[str, TrainResult], tmp_path: Path) -> None:
     model = trained["torch"].model
     first = save_model(model, "pytorch_model.pth", tmp_path)
