@@ -176,8 +176,10 @@ def test_replaced_model_bytes_are_refused(store_uri: str, tmp_path: Path) -> Non
     assert verdict.failed_check() == "subject-digest"
     failed = [check.name for check in verdict.report.failed_checks()]  # type: ignore[union-attr]
     assert failed == ["subject-digest", deploy.MODEL_DIGEST]
-    assert verdict.reason is not None and verdict.reason.startswith(
-        "SLSA verification failed: subject-digest: expected "
+    assert verdict.reason == (
+        f"SLSA verification failed: subject-digest: expected sha256:{hashlib.sha256(tampered).hexdigest()},"
+        " got no subject with this digest (the provenance covers gha_generic-binary-linux-amd64-v14;"
+        " the artifact's bytes differ)"
     )
 
 
