@@ -132,8 +132,8 @@ def test_the_predicate_type_filter_and_no_token(server: tuple[str, Routes],
 def test_urls_of_github_and_of_a_tenant() -> None:
     assert GitHubAttestations("o/r").url(SHA256) == \
         f"https://api.github.com/repos/o/r/attestations/sha256:{SHA256}?per_page=16"
-    assert GitHubAttestations.for_hostname("o/r", "acme.ghe.com").url(SHA256).startswith(
-        f"https://api.acme.ghe.com/repos/o/r/attestations/sha256:{SHA256}?")
+    assert GitHubAttestations.for_hostname("o/r", "acme.ghe.com").url(SHA256) == \
+        f"https://api.acme.ghe.com/repos/o/r/attestations/sha256:{SHA256}?per_page=16"
 
 
 def test_from_the_policys_github_attestation_table() -> None:
@@ -144,8 +144,9 @@ def test_from_the_policys_github_attestation_table() -> None:
         f"https://api.acme.ghe.com/repos/acme/models/attestations/sha256:{SHA256}"
         "?per_page=16&predicate_type=https%3A%2F%2Fslsa.dev%2Fprovenance%2Fv1")
     by_owner = GitHubAttestations.for_policy(Policy(AttestationPolicy(owner="acme")))
-    assert by_owner is not None and by_owner.url(SHA256).startswith(
-        f"https://api.github.com/orgs/acme/attestations/sha256:{SHA256}?per_page=16&")
+    assert by_owner is not None and by_owner.url(SHA256) == (
+        f"https://api.github.com/orgs/acme/attestations/sha256:{SHA256}"
+        "?per_page=16&predicate_type=https%3A%2F%2Fslsa.dev%2Fprovenance%2Fv1")
     generator = GeneratorPolicy(source_uri="github.com/acme/models")
     assert GitHubAttestations.for_policy(Policy(generator)) is None
 
@@ -196,7 +197,7 @@ def refusal(server: tuple[str, Routes], status: int, body: bytes, **headers: str
 
 @pytest.mark.parametrize(("body", "line"), [
     (b"<html>", "BASE{path}: the answer is not JSON (Expecting value: line 1 column 1 (char 0))"),
-    (b"\xff\xfe", "BASE{path}: the answer is not JSON ("),
+    (b"\xff\xfe", "BASE{path}: the answer is not JSON (Expecting value: line 1 column 1 (char 0))"),
     (b"[" * 100 + b"]" * 100, "BASE{path}: JSON nested more than 64 levels deep; refusing to read it"),
     (b"[]", 'BASE{path}: the answer is not a list of attestations (expected an object with an'
             ' "attestations" array)'),
@@ -207,10 +208,7 @@ def refusal(server: tuple[str, Routes], status: int, body: bytes, **headers: str
 ])
 def test_answers_of_another_shape_are_one_line(server: tuple[str, Routes], body: bytes, line: str) -> None:
     got = refusal(server, 200, body)
-    expected = line.format(path=PATH)
-    assert got.startswith(expected) and "\n" not in got
-    if not expected.endswith("("):
-        assert got == expected
+    assert got == line.format(path=PATH)
 
 
 def test_entries_without_a_usable_bundle_are_carried_with_their_reason(server: tuple[str, Routes]) -> None:
@@ -301,8 +299,9 @@ def test_the_store_holding_none_the_gate_judges_githubs(tmp_path: Path, file_sto
     assert [(piece.source, piece.location) for piece in evidence] == [
         ("url", f"{base}{PATH} attestation 1"), ("url", f"{base}{PATH} attestation 2")]
     assert evidence[0].key == layout.provenance_key(key)
-    assert evidence[1].error is not None and str(evidence[1].error).startswith(
-        f"{base}{PATH} attestation 2: ")
+    assert evidence[1].error is not None and str(evidence[1].error) == (
+        f"{base}{PATH} attestation 2: media type 'not a bundle' is not a Sigstore bundle;"
+        " expected 'application/vnd.dev.sigstore.bundle.v0.3+json'")
     work = tmp_path / "work"
     work.mkdir()
     verdict = gate.verify(candidate, evidence, gate.fetch_model(candidate, work))
@@ -409,6 +408,7 @@ def test_asking_github_needs_a_github_attestation_table() -> None:
                                 "(its owner or repo says where to ask)")
     flags = {"source_uri": "github.com/acme/models"}  # both GitHub kinds, as verify-artifact's flags
     asked = resolve_trust({**flags, "github_attestations": True}, from_deployment=False).github()
-    assert asked is not None and asked.url("a" * 64).startswith(
-        f"https://api.github.com/repos/acme/models/attestations/sha256:{'a' * 64}")
+    assert asked is not None and asked.url("a" * 64) == (
+        f"https://api.github.com/repos/acme/models/attestations/sha256:{'a' * 64}"
+        "?per_page=16&predicate_type=https%3A%2F%2Fslsa.dev%2Fprovenance%2Fv1")
     assert resolve_trust(flags, from_deployment=False).github() is None
