@@ -3,6 +3,7 @@ the real generator vector, records signed by a real deployer key)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -66,7 +67,10 @@ def test_tampered_bytes_leave_dest_untouched(deployed: dict[str, object], tmp_pa
     bucket = str(deployed["uri"]).removeprefix("s3://").split("/")[0]
     s3_client.put_object(Bucket=bucket, Key=f"prefix/{deployed['key']}", Body=b"swapped")  # type: ignore[attr-defined]
     assert pull(deployed, dest) == 1
-    assert capsys.readouterr().err.startswith("error: SLSA verification failed: subject-digest: expected sha256:")
+    assert capsys.readouterr().err == (
+        f"error: SLSA verification failed: subject-digest: expected sha256:{hashlib.sha256(b'swapped').hexdigest()},"
+        " got no subject with this digest (the provenance covers gha_generic-binary-linux-amd64-v14;"
+        " the artifact's bytes differ)\n")
     assert sorted(os.listdir(dest)) == ["old-model"]  # nothing added, no scratch left behind
 
 
@@ -92,7 +96,10 @@ def test_a_forged_record_pulls_nothing(deployed: dict[str, object], tmp_path: Pa
     dest = tmp_path / "models"
     assert pull(deployed, dest) == 2  # not a record at all: unusable input
     [line] = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"error: {store.object_uri(layout.current_key(MODEL))} is not a signed deployment record")
+    assert line == (
+        f"error: {store.object_uri(layout.current_key(MODEL))} is not a signed deployment record (provenance:"
+        " neither a Sigstore bundle (no mediaType) nor a DSSE envelope; expected the .intoto.jsonl file the"
+        " SLSA generator wrote); fix or remove it")
     assert os.listdir(dest) == []
 
 

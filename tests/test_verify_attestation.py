@@ -257,7 +257,8 @@ def test_json_lines_with_several_bundles(capsys: pytest.CaptureFixture[str], tmp
                  "--cert-oidc-issuer", HAMMER])
     lines = capsys.readouterr().err.splitlines()
     assert code == 1
-    assert lines[-1].startswith("✗ Verification failed: none of 2 attestations verified; the first: ")
+    assert lines[-1] == ("✗ Verification failed: none of 2 attestations verified; the first: signature: expected"
+                         " a valid DSSE signature by the certificate's key, got invalid (DSSE: invalid signature)")
 
 
 # --- unusable input: exit 2, one line --------------------------------------------------------
