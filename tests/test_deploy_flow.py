@@ -192,7 +192,9 @@ def test_pickle_format_is_deployed_without_loading_it(
     assert state.is_completed(), state.message
     smoke = state.result()["smoke_load"]
     assert smoke["status"] == "skipped"
-    assert smoke["detail"].startswith("pytorch_full_model.pth is a pickle that can run code when loaded;")
+    assert smoke["detail"] == (
+        "pytorch_full_model.pth is a pickle that can run code when loaded; deployed without loading it"
+        " (opt in with allow_pickle / --allow-pickle to smoke-load it after verification)")
 
 
 # -- refused ---------------------------------------------------------------------------------
@@ -234,7 +236,11 @@ def test_replaced_model_bytes_are_refused_and_reported(
 
     state = run(s3_store_uri)
     assert state.is_failed()
-    assert "SLSA verification failed: subject-digest: expected" in (state.message or "")
+    tampered_hex = hashlib.sha256(bytes(tampered)).hexdigest()
+    assert state.message == (  # Prefect's prefix, then our one line
+        "Flow run encountered an exception: VerificationFailed: SLSA verification failed: subject-digest: expected"
+        f" sha256:{tampered_hex}, got no subject with this digest (the provenance covers"
+        " gha_generic-binary-linux-amd64-v14; the artifact's bytes differ)")
     run_id = state.state_details.flow_run_id
     assert flow_run(run_id).state.is_failed()
     assert current_bytes(open_store(s3_store_uri)) is None
@@ -244,9 +250,10 @@ def test_replaced_model_bytes_are_refused_and_reported(
 
     artifacts = artifacts_of(run_id)
     markdown = artifacts["verification-example"].data
-    tampered_hex = hashlib.sha256(bytes(tampered)).hexdigest()
     assert markdown.splitlines()[0] == f"# ✗ REFUSED {MODEL} · sha256:{tampered_hex[:12]}"
-    assert markdown.splitlines()[2].startswith("> **Why:** SLSA verification failed: subject-digest: expected")
+    assert markdown.splitlines()[2] == (  # escaped for Markdown
+        f"> **Why:** SLSA verification failed: subject-digest: expected sha256:{tampered_hex}, got no subject with"
+        " this digest \\(the provenance covers gha\\_generic-binary-linux-amd64-v14; the artifact's bytes differ\\)")
     marks = re.findall(r"^- (✓ PASS|✗ \*\*FAIL\*\*) \*\*([a-z-]+)\*\*", markdown, re.MULTILINE)
     fail = "✗ **FAIL**"
     assert marks[:2] == [(fail, "subject-digest"), (fail, "model-digest")]  # failed checks first
