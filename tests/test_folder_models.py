@@ -623,14 +623,17 @@ def test_an_oversized_manifest_is_not_read(
     import slsa_models.deploy.gate as gate_module
 
     store = open_store(file_store_uri)
-    store_folder(store, checkpoint, evidence(builder, checkpoint))
+    key = store_folder(store, checkpoint, evidence(builder, checkpoint))
+    size = Path(store.object_uri(key).removeprefix("file://")).stat().st_size
     monkeypatch.setattr(gate_module, "MAX_MANIFEST_BYTES", 100)
     (tmp_path / "work").mkdir()
     verdict, smoke = deploy.Gate(store, MODEL, builder["policy"]).run(tmp_path / "work")
     assert not verdict.passed and smoke.status == "not-run"
-    assert verdict.reason is not None and verdict.reason.endswith(
-        "is larger than the 100-byte limit for a manifest)")
-    assert "model-files: expected the 6 signed files, got 6 differing (missing)" in verdict.reason
+    assert verdict.reason == (
+        "SLSA verification failed: model-files: expected the 6 signed files, got 6 differing (missing)"
+        " (config.json: signed but missing; model-00001-of-00003.safetensors: signed but missing;"
+        " model-00002-of-00003.safetensors: signed but missing; and 3 more; unusable manifest:"
+        f" {tmp_path / 'work' / 'checkpoint.manifest'}: {size} bytes is larger than the 100-byte limit for a manifest)")
 
 
 def test_guards_on_files_and_folders_are_one_line(checkpoint: Path, file_store_uri: str, tmp_path: Path) -> None:
