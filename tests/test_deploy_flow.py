@@ -127,7 +127,10 @@ def test_verified_model_is_deployed_with_report_and_history(prefect_server: str,
     assert result["evidence"][0]["sha256"] == hashlib.sha256(PROVENANCE.read_bytes()).hexdigest()
     assert result["verification"][0]["passed"] is True
     assert result["smoke_load"]["status"] == "skipped"
-    assert "not one of the seven model formats" in result["smoke_load"]["detail"]
+    assert result["smoke_load"]["detail"] == (
+        "binary-linux-amd64 is not one of the seven model formats (tensorflow_model.keras, tensorflow_hdf5_model.h5,"
+        " tensorflow_hdf5.weights.h5, pytorch_model.pth, pytorch_full_model.pth, pytorch_jitted_model.pt,"
+        " model.safetensors); deployed without loading it")
     assert result["policy"]["kinds"]["slsa-github-generator"]["source_tag"] == "v14"
     run_id = state.state_details.flow_run_id
     assert result["flow_run_id"] == str(run_id)
@@ -609,8 +612,8 @@ def test_a_deployment_run_may_not_choose_what_is_trusted(
                 "trust": {"source_uri": SOURCE, "accept_unnamed": True}}
     state = _run_as_deployment(deploy_flow, attacker, {"SLSA_MODELS_POLICY": str(policy)})
     assert state.is_failed()
-    assert (state.message or "").endswith(
-        "this run passed trust parameters (accept_unnamed, source_uri): the deployment's own policy "
+    assert state.message == (
+        "Flow run encountered an exception: TrustParametersRefused: this run passed trust parameters (accept_unnamed, source_uri): the deployment's own policy "
         "(SLSA_MODELS_POLICY) decides what is trusted, not a run; nothing deployed (create the "
         "deployment with SLSA_MODELS_ALLOW_RUN_POLICY=1 only for development)")
     store = open_store(file_store_uri)
@@ -621,7 +624,9 @@ def test_a_deployment_run_may_not_choose_what_is_trusted(
     # The same deployment run without trust parameters is judged by the deployment's policy.
     state = _run_as_deployment(deploy_flow, {"model_name": MODEL, "store": file_store_uri},
                                {"SLSA_MODELS_POLICY": str(policy)})
-    assert state.is_failed() and "source-tag: expected v15, got v14" in (state.message or "")
+    assert state.is_failed() and state.message == (
+        "Flow run encountered an exception: VerificationFailed: SLSA verification failed: source-tag: expected v15,"
+        " got v14 (built from another tag)")
     # ... and with the development opt-in, the run's own policy applies.
     state = _run_as_deployment(deploy_flow, {**attacker, "trust": {**attacker["trust"], "source_tag": "v14"}},
                                {"SLSA_MODELS_POLICY": str(policy), "SLSA_MODELS_ALLOW_RUN_POLICY": "1"})
