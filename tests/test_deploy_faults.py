@@ -233,8 +233,11 @@ def test_two_deploys_race_for_one_model(
     completed = [state for state in states.values() if state.is_completed()]
     failed = [state for state in states.values() if state.is_failed()]
     assert len(completed) + len(failed) == 2 and completed
-    for state in failed:
-        assert "ConflictError" in (state.message or "") and "holds a newer deployment" in state.message
+    for state in failed:  # the loser's decision (#0) is older than the winner's (#1)
+        assert state.message == (
+            f"Flow run encountered an exception: ConflictError: {store.object_uri(layout.current_key(MODEL))} holds a"
+            f" newer deployment (#1, sha256:{hashlib.sha256(BINARY.read_bytes()).hexdigest()}) than this one (#0);"
+            " nothing changed; re-run the deploy to replace it")
     records = deploy.read_history(store, MODEL, trusted())
     assert sorted(r.outcome for r in records) == sorted(["promoted"] * 2 + ["conflict"] * len(failed))
     assert len({r.flow_run_id for r in records}) == 2
