@@ -465,7 +465,11 @@ def test_a_real_write_once_conflict_is_not_retried(
 
     flow_run_id, task_run_id, raised = store_only()
     assert isinstance(raised, ConflictError)
-    assert str(raised).endswith("stored objects are never overwritten")
+    planted = b"planted bytes"
+    assert str(raised) == (
+        f"{open_store(s3_store_uri).object_uri(key)} already holds different bytes"
+        f" (sha256 {hashlib.sha256(planted).hexdigest()}, {len(planted)} bytes;"
+        f" refusing to write sha256 {digest}, {len(b'the real model')} bytes): stored objects are never overwritten")
     [run] = [run for run in _task_runs(flow_run_id, names={"store-model"}) if run.id == task_run_id]
     assert (run.state.is_failed(), run.run_count) == (True, 1)
     assert engine_sleeps == []
