@@ -34,8 +34,8 @@ import pytest
 from slsa_models import deploy
 from slsa_models.cli import main
 from slsa_models.publishing import publish_model, publish_provenance
-from slsa_models.store import open_store
 from slsa_models.serving import verify_deployed
+from slsa_models.store import open_store
 from slsa_models.verify import Policy, load_policy
 from tests.attestations import SigstoreInstance, Workflow, make_deployer, write_bundle
 

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from slsa_models.store import ArtifactStore, StoredObject, layout, open_store
 from slsa_models.store.s3 import DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, S3Store
 from slsa_models.verify import TrustedKey
 from tests.policies import github_policy
+from tests.stub_http import StubHTTPServer
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = Path(__file__).parent / "vectors"
@@ -497,7 +498,7 @@ def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Message]]
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = StubHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     address = f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pytest
 from slsa_models import deploy
 from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import ArtifactStore, layout, open_store
+from tests.stub_http import StubHTTPServer
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
@@ -527,7 +528,7 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def _serving(body: bytes) -> Iterator[str]:
     handler = type("Handler", (_Handler,), {"body": body})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = StubHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -9,13 +9,14 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from slsa_models.deploy import http
 from slsa_models.errors import InputError, ProvenanceError
+from tests.stub_http import StubHTTPServer
 
 VECTOR = Path(__file__).parent / "vectors" / "binary-linux-amd64-push-v14.intoto.jsonl"
 NO_WAIT = (0.0, 0.0, 0.0)
@@ -54,7 +55,7 @@ def server() -> Iterator[tuple[str, Routes]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = StubHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -22,6 +22,7 @@ from slsa_models.publishing import publish_model, publish_provenance
 from slsa_models.store import ArtifactStore, layout, open_store
 from slsa_models.verify import TrustedKey
 from tests.policies import github_policy
+from tests.stub_http import StubHTTPServer
 
 VECTORS = Path(__file__).parent / "vectors"
 BINARY = VECTORS / "binary-linux-amd64"
@@ -90,7 +91,7 @@ def test_a_promotion_records_when_and_each_piece_of_evidence_judged(file_store_u
     model (write-once) so later deploys and serving find it in the store."""
     import functools
     from datetime import datetime, timezone
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import SimpleHTTPRequestHandler
     from threading import Thread
 
     class Quiet(SimpleHTTPRequestHandler):
@@ -99,7 +100,7 @@ def test_a_promotion_records_when_and_each_piece_of_evidence_judged(file_store_u
 
     store = open_store(file_store_uri)
     key = publish_model(store, MODEL, BINARY).key
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(VECTORS)))
+    server = StubHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(VECTORS)))
     Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/{PROVENANCE.name}"

@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from slsa_models.serving import verify_deployed
 from slsa_models.store import layout, open_store
 from slsa_models.verify import AttestationPolicy, Policy
 from tests.attestations import make_deployer
+from tests.stub_http import StubHTTPServer
 from tests.test_deploy_http import Routes
 
 VECTOR = Path("/work/shared/vectors/github-attestations/custom-issuer")
@@ -69,7 +70,7 @@ def server() -> Iterator[tuple[str, Routes]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), GitHub)
+    httpd = StubHTTPServer(("127.0.0.1", 0), GitHub)
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_port}", routes

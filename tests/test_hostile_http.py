@@ -7,12 +7,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from slsa_models.deploy import http
 from slsa_models.errors import ProvenanceError
+from tests.stub_http import StubHTTPServer
 
 NO_WAIT = (0.0, 0.0, 0.0)
 STATUS_LINE = b"HTTP/1.1 200 OK\r\n"
@@ -96,7 +97,7 @@ def busy() -> Iterator[tuple[str, list[float]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = StubHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}", seen

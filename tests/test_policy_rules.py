@@ -37,6 +37,8 @@ from slsa_models.digest import sha256_file
 from slsa_models.errors import PolicyError, one_line
 from slsa_models.flags import POLICY_FLAGS
 from slsa_models.kinds import KIND_GENERATOR, KIND_GITHUB_ATTESTATION, KIND_LOCAL, KINDS
+from slsa_models.oms.sign import sign_model
+from slsa_models.oms.trust import OMSKey, load_certificates
 from slsa_models.provenance.bundle import key_signed_bundle
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.statement import build_statement
@@ -54,8 +56,6 @@ from slsa_models.verify import (
 from slsa_models.verify import checks as C
 from slsa_models.verify.bundle import load_provenance
 from slsa_models.verify.github import GitHubIdentity, identity_from_certificate
-from slsa_models.oms.sign import sign_model
-from slsa_models.oms.trust import OMSKey, load_certificates
 from slsa_models.verify.policy import KIND_POLICY_TYPES, OMSPolicy
 from slsa_models.verify.policy_file import TOP_KEYS
 from slsa_models.verify.statement import parse_statement

@@ -26,6 +26,7 @@ import yaml
 
 from slsa_models import formats, settings
 from slsa_models.digest import subject_line, subjects_base64, subjects_for_files
+from tests.stub_http import StubHTTPServer
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = REPO / ".github" / "workflows"
@@ -1082,7 +1083,7 @@ def recording_s3(s3_server: str) -> Iterator[tuple[str, list[tuple[str, str, dic
     """A reverse proxy in front of the moto server that records each request and its status."""
     import http.client
     import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
     from urllib.parse import parse_qs, urlsplit
 
     upstream = urlsplit(s3_server)
@@ -1117,7 +1118,7 @@ def recording_s3(s3_server: str) -> Iterator[tuple[str, list[tuple[str, str, dic
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    server = StubHTTPServer(("127.0.0.1", 0), Proxy)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
