@@ -177,8 +177,8 @@ def test_single_part_put_file_loses_to_a_writer_between_head_and_put(
     assert ran == [1]
     theirs = hashlib.sha256(b"their bytes").hexdigest()
     assert str(error.value) == (
-        f"{store.object_uri(key)} already holds different bytes (sha256 {theirs}, 11 bytes;"
-        f" refusing to write sha256 {digest}, 15 bytes): stored objects are never overwritten"
+        f"{store.object_uri(key)} already holds different bytes (sha256:{theirs}, 11 bytes;"
+        f" refusing to write sha256:{digest}, 15 bytes): stored objects are never overwritten"
     )
     body = s3_client.get_object(Bucket=_bucket(s3_store_uri), Key=f"prefix/{key}")["Body"].read()
     assert body == b"their bytes"
@@ -469,8 +469,8 @@ def test_a_real_write_once_conflict_is_not_retried(
     planted = b"planted bytes"
     assert str(raised) == (
         f"{open_store(s3_store_uri).object_uri(key)} already holds different bytes"
-        f" (sha256 {hashlib.sha256(planted).hexdigest()}, {len(planted)} bytes;"
-        f" refusing to write sha256 {digest}, {len(b'the real model')} bytes): stored objects are never overwritten")
+        f" (sha256:{hashlib.sha256(planted).hexdigest()}, {len(planted)} bytes;"
+        f" refusing to write sha256:{digest}, {len(b'the real model')} bytes): stored objects are never overwritten")
     [run] = [run for run in _task_runs(flow_run_id, names={"store-model"}) if run.id == task_run_id]
     assert (run.state.is_failed(), run.run_count) == (True, 1)
     assert engine_sleeps == []

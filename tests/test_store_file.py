@@ -88,8 +88,8 @@ def test_write_once_refuses_different_bytes(store: ArtifactStore, model_file: Pa
     other = tmp_path / "other.pth"
     other.write_bytes(OTHER)
     expected = (
-        f"{store.object_uri(KEY)} already holds different bytes (sha256 {SHA}, {len(DATA)} bytes;"
-        f" refusing to write sha256 {OTHER_SHA}, {len(OTHER)} bytes): stored objects are never overwritten"
+        f"{store.object_uri(KEY)} already holds different bytes (sha256:{SHA}, {len(DATA)} bytes;"
+        f" refusing to write sha256:{OTHER_SHA}, {len(OTHER)} bytes): stored objects are never overwritten"
     )
     with pytest.raises(ConflictError) as error:
         store.put_file(KEY, other)

@@ -129,8 +129,8 @@ def test_multipart_loses_race_to_another_writer(s3_store_uri: str, s3_client: An
     with pytest.raises(ConflictError) as error:
         store.put_file(BIG_KEY, big_file, on_progress=other_writer)
     assert str(error.value) == (
-        f"{store.object_uri(BIG_KEY)} already holds different bytes (sha256 {hashlib.sha256(b'theirs').hexdigest()},"
-        f" 6 bytes; refusing to write sha256 {BIG_SHA}, {len(BIG)} bytes): stored objects are never overwritten"
+        f"{store.object_uri(BIG_KEY)} already holds different bytes (sha256:{hashlib.sha256(b'theirs').hexdigest()},"
+        f" 6 bytes; refusing to write sha256:{BIG_SHA}, {len(BIG)} bytes): stored objects are never overwritten"
     )
     assert store.read_bytes(BIG_KEY) == b"theirs"
     assert _no_uploads(s3_client, bucket)
@@ -154,8 +154,8 @@ def test_single_put_loses_race_to_another_writer(s3_store_uri: str) -> None:
     with pytest.raises(ConflictError) as error:
         store.put_bytes("k.bin", b"second")
     assert str(error.value) == (
-        f"{store.object_uri('k.bin')} already holds different bytes (sha256 {hashlib.sha256(b'first').hexdigest()},"
-        f" 5 bytes; refusing to write sha256 {hashlib.sha256(b'second').hexdigest()}, 6 bytes):"
+        f"{store.object_uri('k.bin')} already holds different bytes (sha256:{hashlib.sha256(b'first').hexdigest()},"
+        f" 5 bytes; refusing to write sha256:{hashlib.sha256(b'second').hexdigest()}, 6 bytes):"
         " stored objects are never overwritten"
     )
     store.stale = True

@@ -175,8 +175,8 @@ def test_key_holding_different_bytes_is_refused_and_kept(
     assert code == 1
     planted = hashlib.sha256(b"planted bytes").hexdigest()
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"error: {s3_store_uri}/{key} already holds different bytes (sha256 {planted}, 13 bytes;"
-        f" refusing to write sha256 {sha256}, 14 bytes): stored objects are never overwritten"
+        f"error: {s3_store_uri}/{key} already holds different bytes (sha256:{planted}, 13 bytes;"
+        f" refusing to write sha256:{sha256}, 14 bytes): stored objects are never overwritten"
     )
     assert s3_client.get_object(Bucket=bucket, Key=f"prefix/{key}")["Body"].read() == b"planted bytes"
     assert list_keys(s3_client, s3_store_uri) == [f"prefix/{key}"]

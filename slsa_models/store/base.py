@@ -161,8 +161,8 @@ class ArtifactStore(ABC):
         if stored == sha256 and existing.size == size:
             return dataclasses.replace(existing, sha256=stored)
         raise ConflictError(
-            f"{existing.uri} already holds different bytes (sha256 {stored}, {existing.size} bytes;"
-            f" refusing to write sha256 {sha256}, {size} bytes): stored objects are never overwritten"
+            f"{existing.uri} already holds different bytes (sha256:{stored}, {existing.size} bytes;"
+            f" refusing to write sha256:{sha256}, {size} bytes): stored objects are never overwritten"
         )
 
 

@@ -460,9 +460,11 @@ class S3Store(ArtifactStore):
         if got != (meta.etag, f"bytes {start}-{end - 1}/{total}", end - start) or (
                 response.get("VersionId") not in (None, "null", pin.get("VersionId"))):
             response["Body"].close()
+            version = response.get("VersionId")
             raise self._changed(
                 key, meta, total, dest,
-                f"etag {got[0]}, range {got[1]} for bytes {start}-{end - 1}, version {response.get('VersionId')}",
+                f"etag {got[0]}, range {got[1]} for bytes {start}-{end - 1}"
+                + ("" if version in (None, "null") else f", version {version}"),  # "null": unversioned
             )
         return response["Body"]
 
