@@ -59,7 +59,7 @@ def test_publish_refuses_other_bytes_at_a_model_key(
     tampered = hashlib.sha256(b"tampered").hexdigest()
     assert result.stderr == (
         f"error: {s3_store_uri}/models/digits/sha256-{sha256}/tensorflow_model.keras already holds different"
-        f" bytes (sha256 {tampered}, 8 bytes; refusing to write sha256 {sha256}, {path.stat().st_size} bytes):"
+        f" bytes (sha256:{tampered}, 8 bytes; refusing to write sha256:{sha256}, {path.stat().st_size} bytes):"
         " stored objects are never overwritten\n"
     )
     assert s3_client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"tampered"
