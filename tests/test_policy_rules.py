@@ -722,6 +722,9 @@ POLICY_REFUSALS: dict[str, tuple[Callable[[Context], object], str]] = {
         "oms public keys: expected a list"),
     "oms public keys as PEM bytes": (
         lambda c: OMSPolicy(public_keys=[c.pem("builder")]), "oms public keys: expected OMSKey entries"),
+    "oms certificate chain of PEM bytes": (
+        lambda c: OMSPolicy(certificate_chain=[c.pem("builder")]),
+        "oms certificate chain: expected x509.Certificate entries"),
     "oms identity without its provider": (
         lambda c: OMSPolicy(identity="release@acme.com"),
         "oms: identity and identity-provider go together: the Sigstore signer's identity and the OIDC "

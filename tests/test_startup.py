@@ -52,6 +52,7 @@ def test_key_verification_does_not_import_x509_or_the_slsa_verifier(module: str)
 def test_the_package_still_exports_every_name_it_lists() -> None:
     import slsa_models.verify as package
 
+    assert sorted(package.__all__) == sorted(package._EXPORTS)  # every listed name is exported, lazily
     for name in package.__all__:
         assert getattr(package, name) is not None, name
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):

@@ -44,23 +44,25 @@ def _resources(path: Path, ignore: Sequence[str], *, ignore_git_paths: bool, all
     if not path.exists():
         raise InputError(f"{path}: no such model file or folder")
     if not path.is_dir():
-        if progress is not None:
-            from slsa_models.progress import total_size
-
-            progress.add_total(total_size([path]))
+        _expect(progress, [path])
         if shard_size:
             return hash_shards(path, ["."], shard_size, workers=workers, on_progress=progress)
         return {".": sha256_file(path, progress)}
     paths = list_model_files(path, ignore, ignore_git_paths=ignore_git_paths, allow_symlinks=allow_symlinks)
     if not paths:
         raise InputError(f"{path}: the model folder has no files to sign")
-    if progress is not None:  # unreadable files count 0: hashing them reports the error
-        from slsa_models.progress import total_size
-
-        progress.add_total(total_size(path / name for name in paths))
+    _expect(progress, [path / name for name in paths])
     if shard_size:
         return hash_shards(path, paths, shard_size, workers=workers, on_progress=progress)
     return hash_files(path, paths, workers=workers or in_flight(len(paths)), on_progress=progress)
+
+
+def _expect(progress: Progress | None, files: Sequence[Path]) -> None:
+    """Tell ``progress`` the bytes to hash (an unreadable file counts 0: hashing it reports the error)."""
+    if progress is not None:
+        from slsa_models.progress import total_size
+
+        progress.add_total(total_size(files))
 
 
 def sign_model(path: str | os.PathLike[str], private_key: ec.EllipticCurvePrivateKey | str | os.PathLike[str],

@@ -23,9 +23,10 @@ from typing import Any
 from cryptography import x509
 
 from slsa_models.errors import InputError
+from slsa_models.kinds import GITHUB_ACTIONS_ISSUER
 from slsa_models.untrusted import amount, file_kind, loads_json
 from slsa_models.verify.bundle import LoadedProvenance, one_line
-from slsa_models.verify.github import GITHUB_ACTIONS_ISSUER, oidc_issuer
+from slsa_models.verify.github import oidc_issuer
 from slsa_models.verify.report import Check
 
 MAX_TRUSTED_ROOT_BYTES = 16 * 2**20  # sigstore's public-good root is about 10 KiB

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat import asn1
 
-from slsa_models.kinds import GITHUB_ACTIONS_ISSUER  # noqa: F401 (re-exported)
-
 GITHUB_URL = "https://github.com/"
 
 _FULCIO_OID_PREFIX = "1.3.6.1.4.1.57264.1."

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from slsa_models.errors import PolicyError
+from slsa_models.errors import InputError, PolicyError
 from slsa_models.kinds import (
     GITHUB_ACTIONS_ISSUER,
     KIND_GENERATOR,
@@ -376,14 +376,12 @@ class OMSPolicy:
             raise PolicyError("oms public keys: expected OMSKey entries")
         if len({key.hint for key in self.public_keys}) != len(self.public_keys):
             raise PolicyError("oms public keys: the same key is listed twice")
-        if not all(isinstance(cert, TrustedCertificate) for cert in self.certificate_chain):
-            from cryptography import x509  # only for bare certificates: slow to import
-
-            if not all(isinstance(cert, x509.Certificate | TrustedCertificate) for cert in self.certificate_chain):
-                raise PolicyError("oms certificate chain: expected x509.Certificate entries")
-            object.__setattr__(self, "certificate_chain", tuple(
-                cert if isinstance(cert, TrustedCertificate) else TrustedCertificate(cert)
-                for cert in self.certificate_chain))
+        try:  # TrustedCertificate refuses what is no x509.Certificate
+            chain = tuple(cert if isinstance(cert, TrustedCertificate) else TrustedCertificate(cert)
+                          for cert in self.certificate_chain)
+        except InputError:
+            raise PolicyError("oms certificate chain: expected x509.Certificate entries") from None
+        object.__setattr__(self, "certificate_chain", chain)
         for name in ("identity", "identity_provider"):
             _optional_text(name.replace("_", " "), getattr(self, name))
         if (self.identity is None) != (self.identity_provider is None):
