@@ -15,4 +15,6 @@ def verify_model(gate: deploy.Gate, candidate: StoredObject,
                  model: deploy.FetchedModel | None) -> deploy.Verdict:
     verdict = gate.verify(candidate, evidence, model)
     print("PASSED: SLSA verification passed" if verdict.passed else f"FAILED: {verdict.reason}")
+    if verdict.model is not None and verdict.model.dropped_line():
+        print(verdict.model.dropped_line())
     return verdict

@@ -17,6 +17,7 @@ from slsa_models.provenance.bundle import key_signed_bundle
 from slsa_models.provenance.keys import generate_key_pair, load_private_key
 from slsa_models.provenance.statement import build_statement
 from slsa_models.publishing import publish_model, publish_path, publish_provenance
+from slsa_models.serving import VerifiedDeployment
 from slsa_models.store import ArtifactStore, open_store
 from slsa_models.verify import LocalBuilderPolicy, Policy, TrustedKey
 from slsa_models.verify.policy import OMSPolicy
@@ -142,6 +143,19 @@ def deployer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> deploy.Deployer
     return deploy.Deployer(KeySigner(key), (TrustedKey("deployer", key.public_key()),))
 
 
+def deploy_then_serve(store: ArtifactStore, policy: Policy, deployer: deploy.Deployer,
+                      tmp_path: Path) -> VerifiedDeployment:
+    """Gate, promote with ``deployer``, then verify the deployed model as a server does."""
+    from slsa_models.serving import verify_deployed
+
+    (tmp_path / "work").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, policy).run(tmp_path / "work")
+    assert verdict.passed, verdict.reason
+    assert deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={}).deployed
+    (tmp_path / "serve").mkdir()
+    return verify_deployed(store, MODEL, policy, tmp_path / "serve")
+
+
 def test_serving_judges_the_oms_signature_again(file_store_uri: str, tmp_path: Path, keys: Path,
                                                 deployer: deploy.Deployer) -> None:
     """Deployed under "provenance AND OMS"; serving verifies both again, and a serving policy
@@ -153,12 +167,7 @@ def test_serving_judges_the_oms_signature_again(file_store_uri: str, tmp_path: P
     one_file_model(store, tmp_path, keys, oms=True, slsa=True)
     both = policies(keys)["both"]
     policy = Policy(*both.kinds, require=both.require, deployers=deployer.trusted)
-    (tmp_path / "work").mkdir()
-    verdict, _ = deploy.Gate(store, MODEL, policy).run(tmp_path / "work")
-    assert verdict.passed, verdict.reason
-    assert deploy.promote(store, verdict, SKIPPED, deployer=deployer, policy={}).deployed
-    (tmp_path / "serve").mkdir()
-    verified = verify_deployed(store, MODEL, policy, tmp_path / "serve")
+    verified = deploy_then_serve(store, policy, deployer, tmp_path)
     assert verified.report.passed
     generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
     other = OMSPolicy(public_keys=(OMSKey("other", (tmp_path / "other.pub.pem").read_bytes()),))
@@ -227,3 +236,53 @@ def test_a_folder_with_a_file_the_policy_leaves_out(file_store_uri: str, tmp_pat
                     ignore_paths=("README.md",))
     verdict = gate(store, tmp_path, Policy(oms), stored.sha256)
     assert verdict.passed, verdict.reason
+    assert verdict.model is not None and verdict.model.dropped == ("README.md",)
+    assert verdict.model.dropped_line() == ("deleted 1 file that no passing evidence signs (left out by the "
+                                            "policy or the signer): README.md")
+    served = sorted(str(path.relative_to(verdict.model.path)) for path in verdict.model.path.rglob("*"))
+    assert served == ["config.json", "sub", "sub/weights.bin"]  # the unsigned file is gone before smoke-load
+    assert dict(verdict.model.files or {}) == {"config.json": hashlib.sha256(b"{}\n").hexdigest(),
+                                               "sub/weights.bin": hashlib.sha256(b"weights").hexdigest()}
+
+
+def test_unsigned_files_never_reach_a_server(file_store_uri: str, tmp_path: Path, keys: Path,
+                                             deployer: deploy.Deployer, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder whose OMS policy ignores a docs/ folder added after signing is deployed, but
+    the server's folder holds only the signed files; with provenance that binds every file
+    too, nothing is deleted."""
+    from slsa_models.cli import main
+
+    store = open_store(file_store_uri)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
+    signature = sign_model(signed, keys / "release.pem", model_name=MODEL)
+    (signed / "docs" / "deep").mkdir(parents=True)
+    (signed / "docs" / "deep" / "run.py").write_bytes(b"import os  # not signed\n")
+    stored = publish_path(store, MODEL, signed)
+    publish_provenance(store, stored.key, signature)
+    oms = OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),),
+                    ignore_paths=("docs",))
+    policy = Policy(oms, deployers=deployer.trusted)
+    verified = deploy_then_serve(store, policy, deployer, tmp_path)
+    assert verified.model.dropped == ("docs/deep/run.py",)
+    assert sorted(str(p.relative_to(verified.model.path)) for p in verified.model.path.rglob("*")) == \
+        ["config.json", "sub", "sub/weights.bin"]  # docs/ and docs/deep/ went with the file
+    policy_file = tmp_path / "serving.toml"
+    policy_file.write_text(f'version = 2\n[oms]\npublic-key = ["{keys / "release.pub.pem"}"]\n'
+                           f'ignore-paths = ["docs"]\n[deployer.prod]\npublic-key = "{tmp_path / "deployer.pub.pem"}"\n')
+    assert main(["pull", "--store", file_store_uri, "--model-name", MODEL, "--policy", str(policy_file),
+                 str(tmp_path / "dest")]) == 0
+    assert capsys.readouterr().err == (
+        f"pulled {tmp_path / 'dest' / MODEL} (sha256:{stored.sha256}): deployment #0 verified\n"
+        "deleted 1 file that no passing evidence signs (left out by the policy or the signer): docs/deep/run.py\n")
+    assert not (tmp_path / "dest" / MODEL / "docs").exists()
+
+    files = {path: hashlib.sha256((signed / path).read_bytes()).hexdigest()
+             for path in ("config.json", "sub/weights.bin", "docs/deep/run.py")}
+    publish_provenance(store, stored.key, provenance(keys, [(f"{MODEL}/{path}", digest)
+                                                              for path, digest in files.items()]))
+    local = LocalBuilderPolicy((TrustedKey("builder", (keys / "builder.pub.pem").read_bytes(),
+                                           builder_id=BUILDER),))
+    (tmp_path / "work2").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, Policy(local, oms)).run(tmp_path / "work2")
+    assert verdict.passed and verdict.model is not None and verdict.model.dropped == ()
+    assert (verdict.model.path / "docs" / "deep" / "run.py").is_file()  # provenance signs it

@@ -53,13 +53,15 @@ class FetchedModel:
 
     A folder model: ``path`` is the folder, ``stored`` its manifest object (sha256 of
     the manifest bytes downloaded) and ``files`` the relative path and sha256 of every
-    file downloaded into it (``problem`` says why some could not be).
+    file downloaded into it (``problem`` says why some could not be). ``dropped``: files
+    that no passing evidence binds, deleted from the folder once it verified.
     """
 
     path: Path
     stored: StoredObject
     files: Mapping[str, str] | None = None
     problem: str | None = None
+    dropped: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -72,6 +74,15 @@ class FetchedModel:
     @property
     def is_folder(self) -> bool:
         return self.files is not None
+
+    def dropped_line(self) -> str | None:
+        """One line naming the files deleted as unsigned, or None when there were none."""
+        if not self.dropped:
+            return None
+        shown = ", ".join(self.dropped[:5]) + (f" and {len(self.dropped) - 5} more" if len(self.dropped) > 5 else "")
+        count = len(self.dropped)
+        return (f"deleted {count} file{'s' if count != 1 else ''} that no passing evidence signs "
+                f"(left out by the policy or the signer): {shown}")
 
     def artifacts(self) -> list[Artifact]:
         """What the evidence is checked against: the file, or every file of the folder."""
@@ -237,6 +248,8 @@ class Gate:
         problem = self.policy.combine(passed)
         if problem is not None and model is None:
             problem = "the model was not downloaded: no usable evidence"
+        if problem is None and model is not None and model.files:
+            model = self._drop_unsigned(model, reports)
         return Verdict(uuid.uuid4().hex, self.model_name, candidate.key, datetime.now(timezone.utc),
                        tuple(evidence), model, tuple(reports), problem)
 
@@ -260,6 +273,30 @@ class Gate:
         if not files.passed and model.problem:
             files = dataclasses.replace(files, detail=f"{files.detail}; {model.problem}")
         return piece, folder_report(report, gate_checks, files)
+
+    def _drop_unsigned(self, model: FetchedModel, reports: Sequence[Report | None]) -> FetchedModel:
+        """The verified folder without the files no passing evidence binds, deleted from disk.
+
+        An ``[oms]`` policy's ``ignore-paths`` or ``ignore-unsigned-files`` (or paths the signer
+        left out) let a folder pass with files nobody signed; they must not reach the smoke-load,
+        a promotion or a server. Files bound by any passing piece (provenance binds all) stay.
+        """
+        files = model.files or {}
+        signed: set[str] = set()
+        for report in reports:
+            if report is not None and report.passed:
+                signed.update(compared_files(report, self.policy, files))
+        dropped = tuple(sorted(set(files) - signed))
+        if not dropped:
+            return model
+        for path in dropped:
+            (model.path / path).unlink(missing_ok=True)
+            for parent in (model.path / path).parents:  # folders left empty go too
+                if parent == model.path or any(parent.iterdir()):
+                    break
+                parent.rmdir()
+        kept = {path: digest for path, digest in files.items() if path in signed}
+        return dataclasses.replace(model, files=kept, dropped=dropped)
 
     def smoke_load(self, verdict: Verdict) -> SmokeResult:
         path = verdict.model.path if verdict.model is not None else None
