@@ -99,6 +99,15 @@ DEPLOY_TESTS = [
     "tests/test_serving.py",
 ]
 
+OMS_TESTS = [
+    "tests/test_oms_vectors.py",
+    "tests/test_oms_policy.py",
+    "tests/test_oms_hostile.py",
+    "tests/test_oms_versions.py",
+    "tests/test_oms_gate.py",
+    "tests/test_oms_interop.py",
+]
+
 
 @dataclass(frozen=True)
 class Target:
@@ -134,6 +143,15 @@ TARGETS: dict[str, Target] = {
          "tests/test_oms_policy.py"],
     ),
     "verify/checks": Target("slsa_models/verify/checks.py", VERIFY_TESTS),
+    "verify/github": Target(  # GitHub artifact attestations: gh attestation verify's rules
+        "slsa_models/verify/github.py",
+        [*VERIFY_TESTS, "tests/test_verify_attestation.py", "tests/test_attestation_shapes.py"],
+    ),
+    "oms/verify": Target("slsa_models/oms/verify.py", OMS_TESTS),
+    "manifest": Target(  # a folder's manifest and how a folder differs from the signed files
+        "slsa_models/manifest.py",
+        ["tests/test_folder_models.py", "tests/test_oms_gate.py", "tests/test_oms_vectors.py"],
+    ),
     "deploy/gate": Target(  # with the folder models' tests: the gate fetches and judges folders too
         "slsa_models/deploy/gate.py", [*DEPLOY_TESTS, "tests/test_folder_models.py", "tests/test_oms_gate.py"]
     ),
