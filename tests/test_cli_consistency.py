@@ -155,7 +155,7 @@ def test_quiet_silences_notes_and_verbose_adds_what_was_stored(
     captured = capsys.readouterr()
     assert json.loads(captured.out) == result
     assert captured.err.splitlines() == [
-        f"stored {result['model']} (sha256 {result['sha256']}, 7 bytes)",
+        f"stored {result['model']} (sha256:{result['sha256']}, 7 bytes)",
         f"stored {result['provenance']}",
     ]
     assert main(publish) == 0

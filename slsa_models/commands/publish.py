@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         digest = digest_path(args.model, args.ignore_paths, on_progress=on_progress)
     with progress_bar(size, f"uploading {name}") as on_progress:
         model = publish_digested(store, args.model_name, args.model, digest, on_progress=on_progress)
-    log.info("stored %s (sha256 %s, %d bytes)", model.uri, model.sha256, model.size)
+    log.info("stored %s (sha256:%s, %d bytes)", model.uri, model.sha256, model.size)
     result = {"model": model.uri, "sha256": model.sha256}
     if args.provenance:
         result["provenance"] = publish_provenance(store, model.key, args.provenance).uri
