@@ -357,3 +357,40 @@ def test_parallel_upload_failing_part_aborts(s3_store_uri: str, s3_client: Any, 
     assert str(error.value) == "S3 request failed: part 3 broke"
     assert store.head(BIG_KEY) is None
     assert _no_uploads(s3_client, bucket)
+
+
+def test_transfer_settings_from_the_environment(s3_store_uri: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """open_store reads SLSA_MODELS_S3_* (every command, flow and server opens stores there):
+    1 MiB download parts mean one ranged GET per MiB; the arguments of open_store still win."""
+    from slsa_models.store import open_store
+
+    monkeypatch.setenv("SLSA_MODELS_S3_DOWNLOAD_PART_SIZE_MIB", "1")
+    monkeypatch.setenv("SLSA_MODELS_S3_CONCURRENCY", "2")
+    monkeypatch.setenv("SLSA_MODELS_S3_PART_SIZE_MIB", "6")
+    store = open_store(s3_store_uri)
+    assert isinstance(store, S3Store)
+    assert (store.download_part_size, store.max_concurrency, store.part_size) == (MIB, 2, 6 * MIB)
+    assert open_store(s3_store_uri, part_size=MIN_PART_SIZE).part_size == MIN_PART_SIZE  # type: ignore[attr-defined]
+    store.put_bytes(KEY, DATA)
+    gets = _gets(store)
+    assert store.download(KEY, tmp_path / "m").sha256 == DATA_SHA
+    assert len(gets) == 6
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("SLSA_MODELS_S3_CONCURRENCY", "lots", "SLSA_MODELS_S3_CONCURRENCY must be a whole number, got 'lots'"),
+    ("SLSA_MODELS_S3_CONCURRENCY", "-1", "SLSA_MODELS_S3_CONCURRENCY must be a whole number, got '-1'"),
+    ("SLSA_MODELS_S3_CONCURRENCY", "65", "S3 concurrency must be 1..64 requests, got 65"),
+    ("SLSA_MODELS_S3_PART_SIZE_MIB", "4", f"S3 part size must be at least {MIN_PART_SIZE} bytes, got {4 * MIB}"),
+    ("SLSA_MODELS_S3_DOWNLOAD_PART_SIZE_MIB", "0", "S3 download part size must be at least 1 byte, got 0"),
+])
+def test_unusable_transfer_settings_are_one_line(s3_store_uri: str, monkeypatch: pytest.MonkeyPatch,
+                                                 variable: str, value: str, message: str) -> None:
+    from slsa_models.errors import InputError
+    from slsa_models.store import open_store
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InputError) as raised:
+        open_store(s3_store_uri)
+    assert str(raised.value) == message

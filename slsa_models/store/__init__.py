@@ -6,6 +6,7 @@ local path works too). boto3 is imported only when an S3 store is opened.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -30,6 +31,27 @@ __all__ = [
 ]
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+MIB = 1 << 20
+# S3 tuning from the environment: (variable, S3Store argument, unit in bytes)
+S3_TUNING_ENV = (
+    ("SLSA_MODELS_S3_CONCURRENCY", "max_concurrency", 1),
+    ("SLSA_MODELS_S3_PART_SIZE_MIB", "part_size", MIB),
+    ("SLSA_MODELS_S3_DOWNLOAD_PART_SIZE_MIB", "download_part_size", MIB),
+)
+
+
+def _s3_tuning() -> dict[str, int]:
+    """The S3 store's transfer settings set in the environment (S3_TUNING_ENV); the store
+    checks their ranges. A value that is not a whole number is one line."""
+    options = {}
+    for variable, option, unit in S3_TUNING_ENV:
+        value = os.environ.get(variable, "").strip()
+        if not value:
+            continue
+        if not value.isdigit():
+            raise InputError(f"{variable} must be a whole number, got {value!r}")
+        options[option] = int(value) * unit
+    return options
 
 
 def open_store(
@@ -43,7 +65,10 @@ def open_store(
     """Open ``s3://bucket[/prefix]``, ``file:///abs/dir`` or a plain local directory path.
 
     ``endpoint_url``, ``path_style``, ``multipart_threshold`` and ``part_size``
-    apply to S3 only. Opening makes no request; errors surface on first use.
+    apply to S3 only, as do ``SLSA_MODELS_S3_CONCURRENCY`` (parts in transfer at once,
+    1..64, default 8), ``SLSA_MODELS_S3_PART_SIZE_MIB`` (upload parts, at least 5, default
+    16) and ``SLSA_MODELS_S3_DOWNLOAD_PART_SIZE_MIB`` (ranged GETs, default 8) from the
+    environment. Opening makes no request; errors surface on first use.
     """
     if not isinstance(uri, str) or not uri.strip():
         raise InputError(f"empty store URI {uri!r}: use s3://bucket/prefix or file:///path")
@@ -59,11 +84,12 @@ def open_store(
             raise InputError(f"store URI {uri!r} names no bucket: use s3://bucket/prefix")
         from slsa_models.store.s3 import S3Store
 
-        options = {
+        options = _s3_tuning()  # the environment; arguments given here win
+        options.update({
             name: value
             for name, value in (("multipart_threshold", multipart_threshold), ("part_size", part_size))
             if value is not None
-        }
+        })
         return S3Store(
             parts.netloc, parts.path, endpoint_url=endpoint_url, path_style=path_style, **options
         )
