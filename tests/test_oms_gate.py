@@ -275,6 +275,11 @@ def test_unsigned_files_never_reach_a_server(file_store_uri: str, tmp_path: Path
         f"pulled {tmp_path / 'dest' / MODEL} (sha256:{stored.sha256}): deployment #0 verified\n"
         "deleted 1 file that no passing evidence signs (left out by the policy or the signer): docs/deep/run.py\n")
     assert not (tmp_path / "dest" / MODEL / "docs").exists()
+    for _ in range(2):  # the cached copy lacks the deleted file, so it no longer matches its manifest:
+        assert main(["pull", "--store", file_store_uri, "--model-name", MODEL, "--policy", str(policy_file),
+                     "--cache", str(tmp_path / "cache"), str(tmp_path / "dest2")]) == 0  # downloaded anew
+        assert capsys.readouterr().err.startswith(f"pulled {tmp_path / 'dest2' / MODEL} ")
+    assert sorted(p.name for p in (tmp_path / "dest2" / MODEL).rglob("*")) == ["config.json", "sub", "weights.bin"]
 
     files = {path: hashlib.sha256((signed / path).read_bytes()).hexdigest()
              for path in ("config.json", "sub/weights.bin", "docs/deep/run.py")}
