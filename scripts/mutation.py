@@ -145,7 +145,8 @@ TARGETS: dict[str, Target] = {
     "verify/checks": Target("slsa_models/verify/checks.py", VERIFY_TESTS),
     "verify/github": Target(  # GitHub artifact attestations: gh attestation verify's rules
         "slsa_models/verify/github.py",
-        [*VERIFY_TESTS, "tests/test_verify_attestation.py", "tests/test_attestation_shapes.py"],
+        [*VERIFY_TESTS, "tests/test_verify_attestation.py", "tests/test_attestation_shapes.py",
+         "tests/test_github_identity.py"],
     ),
     "oms/verify": Target("slsa_models/oms/verify.py", OMS_TESTS),
     "manifest": Target(  # a folder's manifest and how a folder differs from the signed files
