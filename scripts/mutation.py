@@ -100,6 +100,7 @@ DEPLOY_TESTS = [
 ]
 
 OMS_TESTS = [
+    "tests/test_oms_report_details.py",
     "tests/test_oms_vectors.py",
     "tests/test_oms_policy.py",
     "tests/test_oms_hostile.py",
@@ -151,7 +152,8 @@ TARGETS: dict[str, Target] = {
     "oms/verify": Target("slsa_models/oms/verify.py", OMS_TESTS),
     "manifest": Target(  # a folder's manifest and how a folder differs from the signed files
         "slsa_models/manifest.py",
-        ["tests/test_folder_models.py", "tests/test_oms_gate.py", "tests/test_oms_vectors.py"],
+        ["tests/test_manifest.py", "tests/test_folder_models.py", "tests/test_oms_gate.py",
+         "tests/test_oms_vectors.py"],
     ),
     "deploy/gate": Target(  # with the folder models' tests: the gate fetches and judges folders too
         "slsa_models/deploy/gate.py", [*DEPLOY_TESTS, "tests/test_folder_models.py", "tests/test_oms_gate.py"]

@@ -114,7 +114,8 @@ class Manifest:
         return cls(tuple(entries))
 
 
-def _ignored(relative: str, ignore: Sequence[str]) -> bool:
+def is_ignored(relative: str, ignore: Iterable[str]) -> bool:
+    """``relative`` is one of the ``ignore`` paths or lies under one of them."""
     return any(relative == path or relative.startswith(path + "/") for path in ignore)
 
 
@@ -168,7 +169,7 @@ def list_files(root: str | os.PathLike[str], ignore_paths: Iterable[str | os.Pat
         with os.scandir(top / folder if folder else top) as entries:
             for entry in entries:
                 relative = f"{folder}/{entry.name}" if folder else entry.name
-                if _ignored(relative, ignore):
+                if is_ignored(relative, ignore):
                     continue
                 entry_mode = entry.stat(follow_symlinks=False).st_mode
                 if allow_symlinks and stat.S_ISLNK(entry_mode):

@@ -484,10 +484,11 @@ def _left_out(paths: Iterable[str], policy: OMSPolicy, manifest: SignedManifest,
               signed: Mapping[str, str]) -> set[str]:
     """The paths an OMS verification leaves out: under the policy's or the signer's ignored
     paths, and, with ``ignore_unsigned_files``, every path the signature does not list."""
+    from slsa_models.manifest import is_ignored
+
     ignore = list(policy.ignore_paths) + _signed_ignore_paths(manifest)
     return {path for path in paths
-            if any(path == p or path.startswith(p + "/") for p in ignore)
-            or (policy.ignore_unsigned_files and path not in signed)}
+            if is_ignored(path, ignore) or (policy.ignore_unsigned_files and path not in signed)}
 
 
 def files_compared(report: Report, policy: OMSPolicy, files: Mapping[str, str]) -> dict[str, str]:

@@ -1,0 +1,144 @@
+"""What an OMS verification report says beyond its verdict: each check's exact words,
+which artifact passed, what the signer and the policy leave out, and the library
+defaults (found by mutation testing: the verdict tests passed with these broken)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from slsa_models.errors import InputError
+from slsa_models.oms.format import SIGNER_CERTIFICATE, OMSBundle
+from slsa_models.oms.sign import sign_model
+from slsa_models.oms.trust import OMSKey, load_certificates
+from slsa_models.oms.verify import verify_model, verify_signer
+from slsa_models.provenance.keys import generate_key_pair
+from slsa_models.verify import Artifact, Policy, load_provenance, verify_loaded
+from slsa_models.verify.policy import OMSPolicy
+
+VERSIONS = Path(__file__).parent / "vectors" / "oms"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys")
+    generate_key_pair(folder / "release.pem", folder / "release.pub.pem")
+    return folder
+
+
+def policy(keys: Path, **rules: object) -> OMSPolicy:
+    return OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),), **rules)
+
+
+def model(root: Path, files: dict[str, bytes]) -> Path:
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check(report: object, name: str) -> str:
+    return next(c.message for c in report.checks if c.name == name)  # type: ignore[attr-defined]
+
+
+def test_a_passing_folder_reports_its_files_and_their_subjects(keys: Path, tmp_path: Path) -> None:
+    folder = model(tmp_path / "m", {"a.bin": b"a", "sub/b.bin": b"b"})
+    (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem"))
+    report = verify_model(folder, tmp_path / "m.sig", policy(keys))
+    assert report.passed
+    assert check(report, "model-files") == "model-files: expected the 2 signed files, got 2 files, each as signed"
+    assert [(a.name, a.passed, a.subject) for a in report.artifacts] == [("a.bin", True, "a.bin"),
+                                                                         ("sub/b.bin", True, "sub/b.bin")]
+
+
+def test_a_symlink_is_refused_unless_allowed(keys: Path, tmp_path: Path) -> None:
+    folder = model(tmp_path / "m", {"a.bin": b"a"})
+    (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem"))
+    (folder / "link.bin").symlink_to(folder / "a.bin")
+    with pytest.raises(InputError) as raised:
+        verify_model(folder, tmp_path / "m.sig", policy(keys))
+    assert str(raised.value) == (f"{folder / 'link.bin'}: is a symlink; a model folder holds regular files only "
+                                 "(leave it out with --ignore-paths)")
+
+
+def test_a_folder_the_signer_left_a_subfolder_out_of(keys: Path, tmp_path: Path) -> None:
+    """The signer's ignored paths are honoured as given ('cacheX', not 'cache')."""
+    folder = model(tmp_path / "m", {"a.bin": b"a", "cacheX/tmp.bin": b"t"})
+    (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem", ignore_paths=["cacheX"]))
+    model(folder, {"cacheX/later.bin": b"later", "cache/kept.bin": b"k"})
+    report = verify_model(folder, tmp_path / "m.sig", policy(keys))
+    assert check(report, "model-files") == ("model-files: expected the 1 signed file, got 1 differing (added) "
+                                            "(cache/kept.bin: not signed (added))")
+    (folder / "cache" / "kept.bin").unlink()
+    assert verify_model(folder, tmp_path / "m.sig", policy(keys)).passed
+
+
+def test_a_shard_manifest_with_unsigned_files_left_out(keys: Path, tmp_path: Path) -> None:
+    folder = model(tmp_path / "m", {"a.bin": b"a" * 100, "b.bin": b"b" * 10})
+    (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem", shard_size=32))
+    model(folder, {"notes.txt": b"added later"})
+    assert not verify_model(folder, tmp_path / "m.sig", policy(keys)).passed
+    assert verify_model(folder, tmp_path / "m.sig", policy(keys, ignore_unsigned_files=True)).passed
+
+
+def test_a_signed_file_the_policy_ignores_is_missing_and_fails(keys: Path, tmp_path: Path) -> None:
+    """As in model_signing: ignoring a file the signature lists does not make it optional."""
+    files = {"a.bin": b"a", "README.md": b"read me"}
+    folder = model(tmp_path / "m", files)
+    signature = load_provenance_bytes(tmp_path, sign_model(folder, keys / "release.pem", model_name="m"))
+    report = verify_loaded(signature, [Artifact(n, sha(d)) for n, d in sorted(files.items())],
+                           Policy(policy(keys, ignore_paths=("README.md",))))
+    assert check(report, "model-files") == ("model-files: expected the 2 signed files, got 1 differing (missing) "
+                                            "(README.md: signed but missing)")
+    assert [(a.name, a.passed) for a in report.artifacts] == [("README.md", False), ("a.bin", False)]
+
+
+def load_provenance_bytes(tmp_path: Path, data: bytes) -> object:
+    (tmp_path / "signature.sig").write_bytes(data)
+    return load_provenance(tmp_path / "signature.sig")
+
+
+def test_a_one_file_signature_over_a_folder(keys: Path, tmp_path: Path) -> None:
+    (tmp_path / "model.keras").write_bytes(b"weights")
+    signature = load_provenance_bytes(tmp_path, sign_model(tmp_path / "model.keras", keys / "release.pem"))
+    report = verify_loaded(signature, [Artifact("a.bin", sha(b"a")), Artifact("b.bin", sha(b"b"))],
+                           Policy(policy(keys)))
+    assert check(report, "model-files") == ("model-files: expected one model file (the signature signs a single "
+                                            "file), got 2 files")
+
+
+def test_a_certificate_signature_under_a_key_policy_names_its_kind(keys: Path) -> None:
+    bundle = OMSBundle("model.sig", "application/vnd.dev.sigstore.bundle.v0.3+json", "application/vnd.in-toto+json",
+                       b"{}", (b"sig",), SIGNER_CERTIFICATE, chain=(b"der",))
+    [result] = verify_signer(bundle, policy(keys)).checks
+    assert result.message == ("signer: expected a signature by a public key, got signed with a certificate chain "
+                              "(this signature is checked with a certificate chain (--certificate_chain, or "
+                              "certificate-chain in [oms]))")
+
+
+def test_an_unreadable_leaf_certificate_is_one_line() -> None:
+    bundle = OMSBundle("model.sig", "application/vnd.dev.sigstore.bundle.v0.3+json", "application/vnd.in-toto+json",
+                       b"{}", (b"sig",), SIGNER_CERTIFICATE, chain=(b"\x30\x03\x02\x01\x01",))
+    chain = OMSPolicy(certificate_chain=load_certificates([VERSIONS / "root-ca.pem"]))
+    [result] = verify_signer(bundle, chain).checks
+    # the detail is cryptography's own words, on one line
+    assert re.fullmatch(r"certificate-chain: expected a signing certificate chaining to a trusted root \(1 given\), "
+                        r"got unreadable certificate \([^\n]{10,}\)", result.message), result.message
+
+
+def test_a_pre_1_0_signature_names_no_model(tmp_path: Path) -> None:
+    """v0.2 signatures (Digests/v0.1 statements) name files, not a model: the gate's
+    model-name check cannot be met by them, whatever the folder is called."""
+    report = verify_model(VERSIONS / "model", VERSIONS / "v0.2.0-key.sig",
+                          OMSPolicy(public_keys=(OMSKey.from_file(VERSIONS / "signer.pub.pem"),)))
+    assert report.passed and report.named_models == ()
+    report = verify_model(VERSIONS / "model", VERSIONS / "v1.0.1-key.sig",
+                          OMSPolicy(public_keys=(OMSKey.from_file(VERSIONS / "signer.pub.pem"),)))
+    assert report.passed and report.named_models == ("model",)
