@@ -4,7 +4,6 @@ as hashed. (The folder rules end to end: test_folder_models.py.)"""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
@@ -13,28 +12,18 @@ import pytest
 from slsa_models import manifest
 from slsa_models.errors import InputError
 from slsa_models.manifest import Manifest, build_manifest, digest_path, hash_files, list_files, model_subjects
-
-
-def write(root: Path, files: dict[str, bytes]) -> Path:
-    for path, data in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(data)
-    return root
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from tests.folders import sha, write_folder
 
 
 def test_an_ignored_folder_leaves_out_what_is_under_it_not_its_namesakes(tmp_path: Path) -> None:
-    root = write(tmp_path / "m", {"runs/a.txt": b"a", "runs/deep/b.txt": b"b", "runs2/c.txt": b"c",
+    root = write_folder(tmp_path / "m", {"runs/a.txt": b"a", "runs/deep/b.txt": b"b", "runs2/c.txt": b"c",
                                   "runs.txt": b"d", "weights.bin": b"w"})
     assert list_files(root, ["runs"]) == ["runs.txt", "runs2/c.txt", "weights.bin"]
     assert list_files(root, ["runs/deep"]) == ["runs.txt", "runs/a.txt", "runs2/c.txt", "weights.bin"]
 
 
 def test_more_files_than_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = write(tmp_path / "m", {"a": b"", "b": b"", "c": b""})
+    root = write_folder(tmp_path / "m", {"a": b"", "b": b"", "c": b""})
     monkeypatch.setattr(manifest, "MAX_FILES", 2)
     with pytest.raises(InputError) as raised:
         list_files(root)
@@ -56,7 +45,7 @@ def test_a_path_that_is_a_file_and_a_folder_is_refused(paths: list[str], both: s
 
 
 def test_files_and_folders_given_together_are_all_subjects(tmp_path: Path) -> None:
-    root = write(tmp_path / "m", {"config.json": b"{}", "sub/w.bin": b"w"})
+    root = write_folder(tmp_path / "m", {"config.json": b"{}", "sub/w.bin": b"w"})
     extra = tmp_path / "tokenizer.json"
     extra.write_bytes(b"t")
     assert model_subjects([extra, root], "demo") == [
@@ -78,7 +67,7 @@ def _record_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_one_worker_hashes_in_the_calling_thread_more_in_a_pool(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    root = write(tmp_path / "m", {"a": b"a", "b": b"b", "c": b"c"})
+    root = write_folder(tmp_path / "m", {"a": b"a", "b": b"b", "c": b"c"})
     names = _record_threads(monkeypatch)
     caller = threading.current_thread().name
     assert build_manifest(root, workers=1).digests() == {"a": sha(b"a"), "b": sha(b"b"), "c": sha(b"c")}
@@ -104,7 +93,7 @@ def test_workers_default_to_the_cores_this_process_may_use(monkeypatch: pytest.M
 
 
 def test_every_byte_hashed_is_reported_once(tmp_path: Path) -> None:
-    root = write(tmp_path / "m", {"a": b"x" * 1000, "sub/b": b"y" * 24})
+    root = write_folder(tmp_path / "m", {"a": b"x" * 1000, "sub/b": b"y" * 24})
     calls = [(lambda report: digest_path(root, on_progress=report), 1024),
              (lambda report: digest_path(root / "a", on_progress=report), 1000),
              (lambda report: model_subjects([root / "a"], "demo", on_progress=report), 1000),

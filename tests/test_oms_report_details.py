@@ -4,7 +4,6 @@ defaults (found by mutation testing: the verdict tests passed with these broken)
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from slsa_models.oms.verify import verify_model, verify_signer
 from slsa_models.provenance.keys import generate_key_pair
 from slsa_models.verify import Artifact, Policy, load_provenance, verify_loaded
 from slsa_models.verify.policy import OMSPolicy
+from tests.folders import sha, write_folder
 
 VERSIONS = Path(__file__).parent / "vectors" / "oms"
 
@@ -33,23 +33,12 @@ def policy(keys: Path, **rules: object) -> OMSPolicy:
     return OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),), **rules)
 
 
-def model(root: Path, files: dict[str, bytes]) -> Path:
-    for path, data in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(data)
-    return root
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def check(report: object, name: str) -> str:
     return next(c.message for c in report.checks if c.name == name)  # type: ignore[attr-defined]
 
 
 def test_a_passing_folder_reports_its_files_and_their_subjects(keys: Path, tmp_path: Path) -> None:
-    folder = model(tmp_path / "m", {"a.bin": b"a", "sub/b.bin": b"b"})
+    folder = write_folder(tmp_path / "m", {"a.bin": b"a", "sub/b.bin": b"b"})
     (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem"))
     report = verify_model(folder, tmp_path / "m.sig", policy(keys))
     assert report.passed
@@ -59,7 +48,7 @@ def test_a_passing_folder_reports_its_files_and_their_subjects(keys: Path, tmp_p
 
 
 def test_a_symlink_is_refused_unless_allowed(keys: Path, tmp_path: Path) -> None:
-    folder = model(tmp_path / "m", {"a.bin": b"a"})
+    folder = write_folder(tmp_path / "m", {"a.bin": b"a"})
     (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem"))
     (folder / "link.bin").symlink_to(folder / "a.bin")
     with pytest.raises(InputError) as raised:
@@ -70,9 +59,9 @@ def test_a_symlink_is_refused_unless_allowed(keys: Path, tmp_path: Path) -> None
 
 def test_a_folder_the_signer_left_a_subfolder_out_of(keys: Path, tmp_path: Path) -> None:
     """The signer's ignored paths are honoured as given ('cacheX', not 'cache')."""
-    folder = model(tmp_path / "m", {"a.bin": b"a", "cacheX/tmp.bin": b"t"})
+    folder = write_folder(tmp_path / "m", {"a.bin": b"a", "cacheX/tmp.bin": b"t"})
     (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem", ignore_paths=["cacheX"]))
-    model(folder, {"cacheX/later.bin": b"later", "cache/kept.bin": b"k"})
+    write_folder(folder, {"cacheX/later.bin": b"later", "cache/kept.bin": b"k"})
     report = verify_model(folder, tmp_path / "m.sig", policy(keys))
     assert check(report, "model-files") == ("model-files: expected the 1 signed file, got 1 differing (added) "
                                             "(cache/kept.bin: not signed (added))")
@@ -81,9 +70,9 @@ def test_a_folder_the_signer_left_a_subfolder_out_of(keys: Path, tmp_path: Path)
 
 
 def test_a_shard_manifest_with_unsigned_files_left_out(keys: Path, tmp_path: Path) -> None:
-    folder = model(tmp_path / "m", {"a.bin": b"a" * 100, "b.bin": b"b" * 10})
+    folder = write_folder(tmp_path / "m", {"a.bin": b"a" * 100, "b.bin": b"b" * 10})
     (tmp_path / "m.sig").write_bytes(sign_model(folder, keys / "release.pem", shard_size=32))
-    model(folder, {"notes.txt": b"added later"})
+    write_folder(folder, {"notes.txt": b"added later"})
     assert not verify_model(folder, tmp_path / "m.sig", policy(keys)).passed
     assert verify_model(folder, tmp_path / "m.sig", policy(keys, ignore_unsigned_files=True)).passed
 
@@ -91,7 +80,7 @@ def test_a_shard_manifest_with_unsigned_files_left_out(keys: Path, tmp_path: Pat
 def test_a_signed_file_the_policy_ignores_is_missing_and_fails(keys: Path, tmp_path: Path) -> None:
     """As in model_signing: ignoring a file the signature lists does not make it optional."""
     files = {"a.bin": b"a", "README.md": b"read me"}
-    folder = model(tmp_path / "m", files)
+    folder = write_folder(tmp_path / "m", files)
     signature = load_provenance_bytes(tmp_path, sign_model(folder, keys / "release.pem", model_name="m"))
     report = verify_loaded(signature, [Artifact(n, sha(d)) for n, d in sorted(files.items())],
                            Policy(policy(keys, ignore_paths=("README.md",))))
