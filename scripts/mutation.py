@@ -90,6 +90,7 @@ VERIFY_TESTS = [
     "tests/test_verify_keys.py",
     "tests/test_verify_input.py",
     "tests/test_policy_rules.py",
+    "tests/test_check_lines.py",
 ]
 DEPLOY_TESTS = [
     "tests/test_deploy_history.py",
