@@ -89,6 +89,26 @@ def _rebind_stream_handlers() -> None:
             handler.stream = stream                      # maybe closed, stream
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # registered first, so it runs last: after the shared stack's own stop
+    config.add_cleanup(lambda: _stop_leftovers(config))
+
+
+def _stop_leftovers(config: pytest.Config) -> None:
+    """Stop any process the session left running (tests/leftovers.py) and say so."""
+    from tests.leftovers import reap
+
+    factory = getattr(config, "_tmp_path_factory", None)
+    basetemp = getattr(factory, "_basetemp", None)
+    if basetemp is None:
+        return
+    left = reap(str(basetemp))
+    if left:
+        print(f"\ntests: {len(left)} processes outlived the session; stopped them:", file=sys.stderr)
+        for pid, command in sorted(left.items()):
+            print(f"  {pid}: {command[:200]}", file=sys.stderr)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     try:
