@@ -4,6 +4,7 @@ digest that does not match, unsupported hashing): each fails the `statement` che
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -257,3 +258,39 @@ def test_a_media_type_of_another_json_type_is_one_line(media_type: object) -> No
         parse_bundle("model.sig", json.dumps({"mediaType": media_type}).encode())
     assert str(error.value) == (f"model.sig: media type {media_type!r} is not a Sigstore bundle "
                                 "(expected 'application/vnd.dev.sigstore.bundle.v0.3+json')")
+
+
+def test_an_oms_type_spelled_with_escapes_is_refused_not_misread(setup: Any) -> None:
+    """The cheap pre-check (format.may_be_oms) looks for the OMS predicate type's base64 in the
+    bundle; a payload spelling it with JSON escapes is missed there, and then refused as the
+    provenance it is not: a miss never passes."""
+    from slsa_models.oms.trust import OMSKey
+    from slsa_models.verify import Artifact, Policy, load_provenance, verify_loaded
+    from slsa_models.verify.bundle import KIND_OMS_SIGNATURE
+    from slsa_models.verify.policy import OMSPolicy
+
+    root, _, key = setup
+    document = statement(GOOD)
+    payload = json.dumps(document).replace("/", "\\/").encode()
+    assert json.loads(payload) == document
+    loaded = load_provenance(signed(root, key, payload))
+    assert loaded.kind != KIND_OMS_SIGNATURE
+    policy = Policy(OMSPolicy(public_keys=(OMSKey("k", (root / "key.pub").read_bytes()),)))
+    report = verify_loaded(loaded, [Artifact("a.bin", hashlib.sha256(b"a").hexdigest())], policy)
+    assert not report.passed
+    assert report.first_failure().message == (  # type: ignore[union-attr]
+        "evidence-kind: expected oms, got key-signed provenance (a local builder) (the policy does not trust "
+        "local-builder evidence (add a [local-builder.NAME] table to trust it))")
+
+
+def test_the_oms_pre_check_tells_the_vectors_apart() -> None:
+    from slsa_models.oms.format import base64_cores, may_be_oms
+
+    vectors = Path(__file__).parent / "vectors"
+    assert all(may_be_oms(path.read_bytes()) for path in (vectors / "oms").glob("*.sig"))
+    assert not any(may_be_oms(path.read_bytes()) for path in vectors.glob("*.intoto.jsonl"))
+    text = b"https://model_signing/"
+    for prefix in range(12):  # whatever comes before and after, one core is in the encoding
+        for suffix in range(4):
+            encoded = base64.b64encode(os.urandom(prefix) + text + os.urandom(suffix))
+            assert any(core in encoded for core in base64_cores(text))

@@ -95,6 +95,27 @@ def peek_predicate_type(document: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def base64_cores(text: bytes) -> tuple[bytes, ...]:
+    """For each of base64's three alignments, the characters of the encoding of ``text`` that
+    do not depend on the bytes around it: base64 of any bytes holding ``text`` contains one."""
+    cores = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + text)
+        cores.append(encoded[-(-shift * 8 // 6):(shift + len(text)) * 8 // 6])
+    return tuple(cores)
+
+
+_OMS_PREDICATE_CORES = base64_cores(b"https://model_signing/")  # every OMS predicate type's prefix
+
+
+def may_be_oms(raw: bytes) -> bool:
+    """False when ``raw`` (a bundle's bytes) cannot hold a base64 payload naming an OMS predicate
+    type, so the common case skips parsing the bundle twice. True is only "maybe": a payload
+    spelling the type with JSON escapes is missed here, and then refused by the verifier that
+    reads it (its predicate type is no SLSA provenance), never accepted."""
+    return any(core in raw for core in _OMS_PREDICATE_CORES)
+
+
 def is_oms_document(document: dict[str, Any]) -> bool:
     return peek_predicate_type(document) in PREDICATE_TYPES
 

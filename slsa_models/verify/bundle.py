@@ -322,9 +322,10 @@ def _fast_bundle(raw: bytes) -> Any:
 def _oms_document(raw: bytes) -> dict[str, Any] | None:
     """The bundle as JSON when its DSSE payload claims an OMS predicate type (read unverified,
     only to pick the verifier: the OMS verifier then checks everything), else None."""
-    if b'"dsseEnvelope"' not in raw:
+    from slsa_models.oms.format import is_oms_document, may_be_oms
+
+    if b'"dsseEnvelope"' not in raw or not may_be_oms(raw):
         return None
-    from slsa_models.oms.format import is_oms_document
 
     try:
         document = json.loads(raw)
