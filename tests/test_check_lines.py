@@ -93,6 +93,28 @@ SCENARIOS: dict[str, Callable[[], Case]] = {
     "generator: a push has no inputs": generator(build_workflow_inputs={"epochs": "6"}),
     "generator: a trigger without a ref": generator(lambda s: config(s).__setitem__("uri", f"git+{REPO}")),
     "generator: no trigger at all": generator(lambda s: config(s).pop("uri")),
+    "generator: its own tag": generator(source_tag="v14"),
+    "generator: its own versioned tag": generator(source_versioned_tag="v14"),
+    "generator: an allowed trigger": generator(triggers=("push", "release")),
+    "generator: a branch rule on a tag pushed from main": generator(source_branch="main"),
+    "generator: a branch rule on a tag pushed from no branch": generator(
+        lambda s: (env(s).__setitem__("github_base_ref", ""), env(s)["github_event_payload"].__setitem__("base_ref", None)),
+        source_branch="main"),
+    "generator: a workflow input as expected": generator(
+        lambda s: env(s)["github_event_payload"].__setitem__("inputs", {"epochs": "5", "seed": "1"}),
+        name="workflow_dispatch", build_workflow_inputs={"epochs": "5", "seed": "1"}),
+    "generator: a branch ref that is not refs/heads/...": generator(
+        lambda s: env(s).__setitem__("github_ref", "x/heads/main"), name="workflow_dispatch", source_branch="main"),
+    "generator: a branch ref cut short": generator(
+        lambda s: env(s).__setitem__("github_ref", "refs/heads"), name="workflow_dispatch", source_branch="main"),
+    "generator: a tag build whose ref is a branch's": generator(
+        lambda s: env(s).__setitem__("github_ref", "refs/heads/v14"), source_tag="v14"),
+    "generator: a builder at a bare version": generator(identity={"san_uri": f"{GENERIC}@v2.1.0"}),
+    "generator: a certificate naming no repository": generator(
+        identity={"source_repository_uri": None, "workflow_repository": None}),
+    "generator: two subjects, neither the artifact": generator(
+        lambda s: s.__setitem__("subject", [{"name": "a.bin", "digest": {"sha256": "1" * 64}},
+                                            {"name": "b.bin", "digest": {"sha256": "2" * 64}}])),
     "attestation: passes": attested(),
     "attestation: another predicate type": attested(predicate_type="https://spdx.dev/Document/v2.3"),
     "attestation: a signer of another workflow, exactly": attested(cert_identity=f"{REPO}/x.yml@refs/tags/v14"),
@@ -119,8 +141,12 @@ SCENARIOS: dict[str, Callable[[], Case]] = {
 
 
 def lines(name: str) -> list[str]:
+    """Each check as PASS or FAIL (a bool: JSON reports print it), its line, and the artifact it is about."""
     identity, statement, policy = SCENARIOS[name]()
-    return [f"{'PASS' if check.passed else 'FAIL'} {check.message}" for check in evaluated(identity, statement, **policy)]
+    checks = evaluated(identity, statement, **policy)
+    assert all(type(check.passed) is bool for check in checks)
+    return [f"{'PASS' if check.passed else 'FAIL'} {check.message}" + (f" [{check.artifact}]" if check.artifact else "")
+            for check in checks]
 
 
 def test_every_scenario_is_pinned() -> None:
