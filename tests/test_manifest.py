@@ -97,7 +97,8 @@ def test_every_byte_hashed_is_reported_once(tmp_path: Path) -> None:
     calls = [(lambda report: digest_path(root, on_progress=report), 1024),
              (lambda report: digest_path(root / "a", on_progress=report), 1000),
              (lambda report: model_subjects([root / "a"], "demo", on_progress=report), 1000),
-             (lambda report: model_subjects([root], "demo", on_progress=report), 1024)]
+             (lambda report: model_subjects([root], "demo", on_progress=report), 1024),
+             (lambda report: hash_files(root, ["a", "sub/b"], workers=1, on_progress=report), 1024)]
     for call, total in calls:
         seen: list[int] = []
         call(seen.append)
