@@ -137,7 +137,8 @@ TARGETS: dict[str, Target] = {
     ),
     "verify/policy": Target(
         "slsa_models/verify/policy.py",
-        [*VERIFY_TESTS, "tests/test_policy_file.py", "tests/test_hostile_inputs.py", "tests/test_oms_policy.py"],
+        [*VERIFY_TESTS, "tests/test_policy_errors.py", "tests/test_policy_file.py", "tests/test_hostile_inputs.py",
+         "tests/test_oms_policy.py"],
     ),
     "verify/policy_file": Target(
         "slsa_models/verify/policy_file.py",
