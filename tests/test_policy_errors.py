@@ -4,15 +4,18 @@ Found by mutation testing of verify/policy: the verdict tests passed with these 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from slsa_models.errors import PolicyError
-from slsa_models.oms.trust import OMSKey
+from slsa_models.oms.trust import OMSKey, TrustedCertificate
 from slsa_models.verify import AttestationPolicy, GeneratorPolicy, LocalBuilderPolicy, Policy, TrustedKey
 from slsa_models.verify.policy import BuilderID, OMSPolicy, normalize_source_uri, policy_fields
 
@@ -25,6 +28,15 @@ def public_pem() -> bytes:
 
 
 KEY = OMSKey("release", public_pem())
+
+
+def certificate() -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "root")])
+    now = datetime.now(timezone.utc)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
 
 
 @pytest.mark.parametrize(("make", "message"), [
@@ -53,6 +65,9 @@ KEY = OMSKey("release", public_pem())
      "identity: expected a string, got int"),
     (lambda: OMSPolicy(identity="me@example.com", identity_provider=7), "identity provider: expected a string, got int"),
     (lambda: OMSPolicy(public_keys="release.pub.pem"), "oms public keys: expected a list"),
+    (lambda: OMSPolicy(public_keys=5), "oms public keys: expected a list"),
+    (lambda: GeneratorPolicy(source_uri=SOURCE, triggers=5),
+     "triggers: expected a list of GitHub event names, e.g. push, release"),
     (lambda: OMSPolicy(public_keys=(KEY, OMSKey("again", KEY.public_key))),
      "oms public keys: the same key is listed twice"),
     (lambda: OMSPolicy(public_keys=(KEY,), ignore_paths=[5]),
@@ -76,8 +91,10 @@ def test_values_are_kept_in_their_normal_form(tmp_path: Path) -> None:
     assert generator.triggers == ("push", "release") and generator.trusted_root == tmp_path / "root.json"
     key = TrustedKey("builder", public_pem(), builder_id="https://ci.example.com/builders/gpu")
     assert LocalBuilderPolicy([key]).keys == (key,)
-    oms = OMSPolicy(public_keys=[KEY], ignore_paths=["docs/", "/runs"], trusted_root=None)
-    assert (oms.public_keys, oms.ignore_paths) == ((KEY,), ("docs", "runs"))
+    oms = OMSPolicy(public_keys=[KEY], ignore_paths=["docs/", "/runs", "X", "modelX/"], trusted_root=None)
+    assert (oms.public_keys, oms.ignore_paths) == ((KEY,), ("docs", "runs", "X", "modelX"))
+    root = TrustedCertificate(certificate())
+    assert OMSPolicy(certificate_chain=[root]).certificate_chain[0] is root
     sigstore = OMSPolicy(identity="me@example.com", identity_provider="https://issuer.example",
                          trusted_root=str(tmp_path / "root.json"))
     assert sigstore.trusted_root == tmp_path / "root.json"

@@ -398,7 +398,7 @@ class OMSPolicy:
         for path in self.ignore_paths:
             try:
                 validate_relative_path(path.strip("/") if isinstance(path, str) else path)
-            except Exception:  # noqa: BLE001 - InputError
+            except InputError:
                 raise PolicyError(f"oms ignore-paths: {path!r} is not a relative path inside the "
                                   "model folder") from None
         object.__setattr__(self, "ignore_paths", tuple(path.strip("/") for path in self.ignore_paths))
