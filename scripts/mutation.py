@@ -142,8 +142,8 @@ TARGETS: dict[str, Target] = {
     ),
     "verify/policy_file": Target(
         "slsa_models/verify/policy_file.py",
-        ["tests/test_policy_file.py", "tests/test_policy_rules.py", "tests/test_hostile_inputs.py",
-         "tests/test_oms_policy.py"],
+        ["tests/test_policy_file.py", "tests/test_policy_file_lines.py", "tests/test_policy_rules.py",
+         "tests/test_hostile_inputs.py", "tests/test_oms_policy.py"],
     ),
     "verify/checks": Target("slsa_models/verify/checks.py", VERIFY_TESTS),
     "verify/github": Target(  # GitHub artifact attestations: gh attestation verify's rules

@@ -303,13 +303,12 @@ def _oms(reader: _Reader, table: object) -> OMSPolicy:
     unsigned = table.get("ignore-unsigned-files", False)
     if not isinstance(unsigned, bool):
         raise reader.error(f"{where} ignore-unsigned-files: expected true or false, got {_type_name(unsigned)}")
+    identity = reader.string(table, "identity", where)  # read outside the try: their errors
+    provider = reader.string(table, "identity-provider", where)  # name the file already
+    ignore_paths = tuple(_paths(reader, table, "ignore-paths", where))
     try:
-        return OMSPolicy(public_keys=keys, certificate_chain=chain,
-                         identity=reader.string(table, "identity", where),
-                         identity_provider=reader.string(table, "identity-provider", where),
-                         trusted_root=trusted_root,
-                         ignore_paths=tuple(_paths(reader, table, "ignore-paths", where)),
-                         ignore_unsigned_files=unsigned)
+        return OMSPolicy(public_keys=keys, certificate_chain=chain, identity=identity, identity_provider=provider,
+                         trusted_root=trusted_root, ignore_paths=ignore_paths, ignore_unsigned_files=unsigned)
     except InputError as error:
         message = str(error)
         raise reader.error(f"[oms] {message[len('oms: '):]}" if message.startswith("oms: ") else message) from None
