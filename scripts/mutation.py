@@ -133,7 +133,8 @@ TARGETS: dict[str, Target] = {
     ),
     "verify/api": Target(
         "slsa_models/verify/api.py",
-        [*VERIFY_TESTS, "tests/test_hostile_inputs.py", "tests/test_cli_verify.py", "tests/test_oms_policy.py"],
+        [*VERIFY_TESTS, "tests/test_verify_api_details.py", "tests/test_hostile_inputs.py", "tests/test_cli_verify.py",
+         "tests/test_oms_policy.py"],
     ),
     "verify/policy": Target(
         "slsa_models/verify/policy.py",
