@@ -19,6 +19,7 @@ GENERATOR = '[slsa-github-generator]\nsource-uri = "github.com/acme/models"\n'
 @pytest.fixture()
 def keys(tmp_path: Path) -> Path:
     generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
+    (tmp_path / "empty.pem").write_text("# no certificate here\n")
     return tmp_path / "k.pub.pem"
 
 
@@ -50,6 +51,15 @@ def refusal(tmp_path: Path, text: str) -> str:
     ('[local-builder.gpu]\npublic-key = "k.pub.pem"\nbuilder-id = 5\n', 'POLICY: [local-builder.gpu] builder-id: expected a non-empty string, got an integer'),
     ('[local-builder.gpu]\npublic-key = "k.pub.pem"\nbuilder-id = "https://ci.example.com/b"\nsource-uri = 5\n', 'POLICY: [local-builder.gpu] source-uri: expected a non-empty string, got an integer'),
     ('[local-builder.gpu]\npublic-key = "' + "a" * 4097 + '"\n', f"POLICY: [local-builder.gpu] public-key: {'a' * 60!r}: not a usable path (control characters, or longer than 4096 characters)"),
+    ('[oms]\npublic-key = ["bad\\u0001.pub"]\n',
+     "POLICY: [oms] public-key: 'bad\\x01.pub': not a usable path (control characters, or longer than 4096 characters)"),
+    ('[oms]\ncertificate-chain = ["bad\\u0001.pem"]\n', "POLICY: [oms] certificate-chain: 'bad\\x01.pem': not a "
+     "usable path (control characters, or longer than 4096 characters)"),
+    ('[oms]\ncertificate-chain = ["k.pub.pem"]\n', "POLICY: [oms] DIR/k.pub.pem: not a PEM certificate file"),
+    ('[oms]\ncertificate-chain = ["empty.pem"]\n', "POLICY: [oms] DIR/empty.pem: not a PEM certificate file"),
+    (GENERATOR + "deny-self-hosted-runners = false\n",  # an attestation rule: gh's flag, not slsa-verifier's
+     "POLICY: unknown key 'deny-self-hosted-runners' in [slsa-github-generator]; expected one of: source-uri, "
+     "source-tag, source-versioned-tag, source-branch, builder-id, build-workflow-inputs, trusted-root, triggers"),
     ("this is not toml\n", "POLICY: not valid TOML: Expected '=' after a key in a key/value pair (at line 2, column 6)"),
     (GENERATOR + "[slsa-github-generator.build-workflow-inputs]\nepochs = 1" + "1" * 4400 + "\n", 'POLICY: a number with more than 4300 digits; is this a policy file?'),
 ])
@@ -73,3 +83,11 @@ def test_a_path_of_4096_characters_is_the_longest_taken(tmp_path: Path) -> None:
     name = "a" * 4096  # taken as a path; too long for the file system to hold, and said so
     line = refusal(tmp_path, f'[oms]\npublic-key = ["{name}"]\n')
     assert re.fullmatch(rf"POLICY: \[oms\] 'DIR/{name}': [^\n]*name too long", line), line
+
+
+def test_a_file_too_large_for_a_policy(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(b"#" * (1024 * 1024 + 1))
+    with pytest.raises(InputError) as raised:
+        load_policy(path)
+    assert str(raised.value) == f"{path}: 1.0 MiB is larger than the 1 MiB limit for a policy file; is this a policy file?"

@@ -127,12 +127,12 @@ class _Reader:
             raise self.error(f"{where} {key}: expected a non-empty string, got {shown}")
         return value
 
-    def relative(self, value: str, where: str = "") -> Path:
-        """A path named in the file, relative to the file; refused if no file system could
-        hold it (control characters, a NUL, more than 4096 characters)."""
+    def relative(self, value: str, where: str) -> Path:
+        """A path named in the file (at ``where``: table and key), relative to the file; refused
+        if no file system could hold it (control characters, a NUL, more than 4096 characters)."""
         if len(value) > 4096 or any(ord(char) < 32 or char == "\x7f" for char in value):
             raise self.error(f"{where} {value[:60]!r}: not a usable path (control characters, "
-                             "or longer than 4096 characters)".lstrip())
+                             "or longer than 4096 characters)")
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.path.parent / path
 
@@ -296,8 +296,6 @@ def _oms(reader: _Reader, table: object) -> OMSPolicy:
         chain = load_certificates(chain_files)
     except InputError as error:
         raise reader.error(f"{where} {error}") from None
-    if table.get("certificate-chain") and not chain:
-        raise reader.error(f"{where} certificate-chain: the files hold no certificate")
     root = reader.string(table, "trusted-root", where)
     trusted_root = None if root is None else reader.relative(root, f"{where} trusted-root:")
     unsigned = table.get("ignore-unsigned-files", False)
