@@ -134,7 +134,7 @@ TARGETS: dict[str, Target] = {
     "verify/api": Target(
         "slsa_models/verify/api.py",
         [*VERIFY_TESTS, "tests/test_verify_api_details.py", "tests/test_hostile_inputs.py", "tests/test_cli_verify.py",
-         "tests/test_oms_policy.py"],
+         "tests/test_oms_policy.py", "tests/test_attestation_shapes.py", "tests/test_deploy_gate.py"],
     ),
     "verify/policy": Target(
         "slsa_models/verify/policy.py",

@@ -21,7 +21,7 @@ import base64
 import hashlib
 import json
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,7 @@ class Workflow:
     run: str = "77/attempts/1"
     host: str = "github.com"
     builder_id: str | None = None  # runDetails.builder.id; default the signer workflow
+    omit_claims: tuple[str, ...] = ()  # Fulcio extension numbers the certificate leaves out
 
     def url(self, path: str) -> str:
         return f"https://{self.host}/{path}"
@@ -180,7 +181,11 @@ class Workflow:
             "15": self.repository_id, "16": self.url(self.owner), "17": self.owner_id,
             "18": self.build_config, "19": self.commit, "20": self.trigger, "21": run,
             "22": "public",
-        }
+        } if not self.omit_claims else {number: value for number, value in self.claims_all().items()
+                                         if number not in self.omit_claims}
+
+    def claims_all(self) -> dict[str, str]:
+        return replace(self, omit_claims=()).claims()
 
     def predicate(self) -> dict[str, Any]:
         """actions/attest-build-provenance's predicate for this build."""

@@ -358,3 +358,19 @@ def test_a_trusted_root_file_of_json_lines_picks_the_root_of_the_issuing_ca(
     # the public-good-shaped root has a log: a timestamp-only bundle of its own CA still needs an entry
     assert verdict(capsys, roots, "timestamp-only", "--repo", "acme/models", root="both") == (
         1, no_timestamp(NEEDS_ENTRY))
+
+
+def test_a_certificate_naming_no_repository_is_refused_not_a_crash(instance: SigstoreInstance,
+                                                                  files: dict[str, Path], tmp_path: Path) -> None:
+    """Fulcio's repository claims (v1 extension 5, v2 extension 12) absent: the source checks fail
+    naming what is missing, and the report names no source."""
+    from slsa_models.verify import Artifact, AttestationPolicy, load_provenance, verify_loaded
+
+    bundle = write_bundle(tmp_path / "no-repository.jsonl", instance.attest(
+        {NAME: {"sha256": SHA256}}, Workflow(omit_claims=("5", "12"))))
+    report = verify_loaded(load_provenance(bundle), [Artifact(NAME, SHA256)],
+                           Policy(AttestationPolicy(repo="acme/models", trusted_root=files["root"])))
+    assert (report.passed, report.source_uri) == (False, None)
+    assert [check.message for check in report.failed_checks()] == [
+        "source-uri: expected https://github.com/acme/models, got (missing) (the certificate records another source "
+        "repository)"]
