@@ -77,6 +77,8 @@ def test_what_a_file_leaves_unsaid_fails_closed(tmp_path: Path, keys: Path) -> N
     assert [key.name for key in oms.public_keys] == ["k.pub.pem"]
     path.write_text("version = 2\naccept-unnamed = true\n" + GENERATOR)
     assert load_policy(path).accept_unnamed is True
+    path.write_text('version = 2\n[github-attestation]\nowner = "acme"\ndeny-self-hosted-runners = false\n')
+    assert load_policy(path).kinds[0].deny_self_hosted_runners is False  # said: as said
 
 
 def test_a_path_of_4096_characters_is_the_longest_taken(tmp_path: Path) -> None:
