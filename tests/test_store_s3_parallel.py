@@ -381,6 +381,7 @@ def test_transfer_settings_from_the_environment(s3_store_uri: str, tmp_path: Pat
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("SLSA_MODELS_S3_CONCURRENCY", "lots", "SLSA_MODELS_S3_CONCURRENCY must be a whole number, got 'lots'"),
     ("SLSA_MODELS_S3_CONCURRENCY", "-1", "SLSA_MODELS_S3_CONCURRENCY must be a whole number, got '-1'"),
+    ("SLSA_MODELS_S3_CONCURRENCY", "\u00b2", "SLSA_MODELS_S3_CONCURRENCY must be a whole number, got '\u00b2'"),
     ("SLSA_MODELS_S3_CONCURRENCY", "65", "S3 concurrency must be 1..64 requests, got 65"),
     ("SLSA_MODELS_S3_PART_SIZE_MIB", "4", f"S3 part size must be at least {MIN_PART_SIZE} bytes, got {4 * MIB}"),
     ("SLSA_MODELS_S3_DOWNLOAD_PART_SIZE_MIB", "0", "S3 download part size must be at least 1 byte, got 0"),

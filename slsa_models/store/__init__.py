@@ -48,7 +48,7 @@ def _s3_tuning() -> dict[str, int]:
         value = os.environ.get(variable, "").strip()
         if not value:
             continue
-        if not value.isdigit():
+        if not re.fullmatch(r"[0-9]+", value):  # not isdigit(): it takes "²", which int() refuses
             raise InputError(f"{variable} must be a whole number, got {value!r}")
         options[option] = int(value) * unit
     return options
