@@ -15,6 +15,7 @@ def verify_model(gate: deploy.Gate, candidate: StoredObject,
                  model: deploy.FetchedModel | None) -> deploy.Verdict:
     verdict = gate.verify(candidate, evidence, model)
     print("PASSED: SLSA verification passed" if verdict.passed else f"FAILED: {verdict.reason}")
-    if verdict.model is not None and verdict.model.dropped_line():
-        print(verdict.model.dropped_line())
+    dropped = verdict.model.dropped_line() if verdict.model is not None else None
+    if dropped:
+        print(dropped)
     return verdict

@@ -21,7 +21,7 @@ import base64
 import hashlib
 import json
 import struct
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -172,20 +172,18 @@ class Workflow:
         return self.url(f"{self.signer_repository}/{self.signer_workflow}@{self.signer_ref}")
 
     def claims(self) -> dict[str, str]:
-        """Fulcio's extension number -> value (the v1 raw extensions and the v2 ones)."""
+        """Fulcio's extension number -> value (the v1 raw extensions and the v2 ones), but
+        those ``omit_claims`` leaves out."""
         run = self.url(f"{self.repository}/actions/runs/{self.run}")
-        return {
+        claims = {
             "2": self.trigger, "3": self.commit, "4": "train", "5": self.repository, "6": self.ref,
             "8": self.issuer, "9": self.signer, "10": self.signer_commit or self.commit,
             "11": self.runner, "12": self.url(self.repository), "13": self.commit, "14": self.ref,
             "15": self.repository_id, "16": self.url(self.owner), "17": self.owner_id,
             "18": self.build_config, "19": self.commit, "20": self.trigger, "21": run,
             "22": "public",
-        } if not self.omit_claims else {number: value for number, value in self.claims_all().items()
-                                         if number not in self.omit_claims}
-
-    def claims_all(self) -> dict[str, str]:
-        return replace(self, omit_claims=()).claims()
+        }
+        return {number: value for number, value in claims.items() if number not in self.omit_claims}
 
     def predicate(self) -> dict[str, Any]:
         """actions/attest-build-provenance's predicate for this build."""

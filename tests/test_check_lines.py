@@ -24,7 +24,6 @@ from tests.test_verify_checks import (
     FAILED_CHECK_LINES,
     IDENTITY_CHANGES,
     REPO,
-    SIGNER,
     STATEMENT_CHANGES,
     Case,
     attestation,
@@ -160,7 +159,3 @@ def test_every_scenario_is_pinned() -> None:
 def test_the_lines_of(name: str) -> None:
     assert lines(name) == json.loads(GOLDEN.read_text())[name]
 
-
-def test_signer_in_the_attestation_scenarios() -> None:
-    """The attestation scenarios are signed by the source repository's release workflow."""
-    assert attestation_identity().san_uri == SIGNER

@@ -149,5 +149,6 @@ def _keep_in_cache(path: Path, cached: Path) -> None:
 def _report(what: str, verified: VerifiedDeployment) -> None:
     record = verified.record
     print(f"{what} ({record.digest}): deployment #{record.sequence} verified", file=sys.stderr)
-    if verified.model.dropped_line():
-        print(verified.model.dropped_line(), file=sys.stderr)
+    dropped = verified.model.dropped_line()
+    if dropped:
+        print(dropped, file=sys.stderr)
