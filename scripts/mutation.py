@@ -101,6 +101,7 @@ DEPLOY_TESTS = [
 ]
 
 OMS_TESTS = [
+    "tests/test_oms_check_lines.py",
     "tests/test_oms_report_details.py",
     "tests/test_oms_vectors.py",
     "tests/test_oms_policy.py",

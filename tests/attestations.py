@@ -176,7 +176,7 @@ class Workflow:
         those ``omit_claims`` leaves out."""
         run = self.url(f"{self.repository}/actions/runs/{self.run}")
         claims = {
-            "2": self.trigger, "3": self.commit, "4": "train", "5": self.repository, "6": self.ref,
+            "1": self.issuer, "2": self.trigger, "3": self.commit, "4": "train", "5": self.repository, "6": self.ref,
             "8": self.issuer, "9": self.signer, "10": self.signer_commit or self.commit,
             "11": self.runner, "12": self.url(self.repository), "13": self.commit, "14": self.ref,
             "15": self.repository_id, "16": self.url(self.owner), "17": self.owner_id,
@@ -268,8 +268,11 @@ class SigstoreInstance:
 
     # -- the certificate --
 
-    def certificate(self, workflow: Workflow, key: ec.EllipticCurvePrivateKey, *,
-                    sct: bool = True) -> x509.Certificate:
+    def certificate(self, workflow: Workflow, key: ec.EllipticCurvePrivateKey, *, sct: bool = True,
+                    sans: list[x509.GeneralName] | None = None) -> x509.Certificate:
+        """Fulcio's certificate for ``workflow``; ``sans`` replaces its SAN (the signer's URI),
+        ``[]`` leaves the extension out."""
+        sans = [x509.UniformResourceIdentifier(workflow.signer)] if sans is None else sans
         builder = (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(self.ca.subject)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(SIGNED_AT - timedelta(minutes=1))
@@ -279,9 +282,9 @@ class SigstoreInstance:
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
                    .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()),
-                                  critical=False)
-                   .add_extension(x509.SubjectAlternativeName(
-                       [x509.UniformResourceIdentifier(workflow.signer)]), critical=True))
+                                  critical=False))
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=True)
         for suffix, value in workflow.claims().items():
             raw = value.encode() if int(suffix) < 8 else _utf8(value)
             builder = builder.add_extension(
@@ -311,15 +314,18 @@ class SigstoreInstance:
 
     def attest(self, subjects: dict[str, dict[str, str]], workflow: Workflow = Workflow(), *,
                tlog: bool = True, timestamp: bool = False, sct: bool = True,
-               predicate_type: str = SLSA_V1) -> dict[str, Any]:
+               predicate_type: str = SLSA_V1, payload: bytes | None = None,
+               sans: list[x509.GeneralName] | None = None) -> dict[str, Any]:
         """A Sigstore bundle v0.3 attesting ``subjects`` (name -> {algorithm: hex}): with a log
-        entry (``tlog``), an RFC 3161 timestamp (``timestamp``), a certificate with an SCT."""
-        statement = {"_type": STATEMENT_V1,
-                     "subject": [{"name": name, "digest": digest} for name, digest in subjects.items()],
-                     "predicateType": predicate_type, "predicate": workflow.predicate()}
-        payload = json.dumps(statement, separators=(",", ":")).encode()
+        entry (``tlog``), an RFC 3161 timestamp (``timestamp``), a certificate with an SCT.
+        ``payload`` signs that in-toto statement instead (an OMS manifest, say)."""
+        if payload is None:
+            statement = {"_type": STATEMENT_V1,
+                         "subject": [{"name": name, "digest": digest} for name, digest in subjects.items()],
+                         "predicateType": predicate_type, "predicate": workflow.predicate()}
+            payload = json.dumps(statement, separators=(",", ":")).encode()
         key = _key()
-        certificate = self.certificate(workflow, key, sct=sct)
+        certificate = self.certificate(workflow, key, sct=sct, sans=sans)
         pae = b"DSSEv1 %d %s %d %s" % (len(IN_TOTO), IN_TOTO.encode(), len(payload), payload)
         signature = _sign(key, pae)
         material: dict[str, Any] = {

@@ -131,3 +131,21 @@ def test_a_pre_1_0_signature_names_no_model(tmp_path: Path) -> None:
     report = verify_model(VERSIONS / "model", VERSIONS / "v1.0.1-key.sig",
                           OMSPolicy(public_keys=(OMSKey.from_file(VERSIONS / "signer.pub.pem"),)))
     assert report.passed and report.named_models == ("model",)
+
+
+def test_ignore_paths_of_the_cli_are_relative_to_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """model_signing's --ignore-paths: absolute, or relative to the working directory; a path
+    outside the model is dropped (the next ones still count), and one that only makes sense
+    relative to the model is named in a warning."""
+    from slsa_models.oms.verify import resolve_ignore_paths
+
+    folder = write_folder(tmp_path / "m", {"a.bin": b"a", "c.bin": b"c", "sub/d.bin": b"d"})
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level("WARNING", logger="slsa_models.oms"):
+        resolved = resolve_ignore_paths(folder, [tmp_path / "elsewhere.bin", "m/c.bin", "elsewhere.bin",
+                                                 folder / "sub", "c.bin", folder, "m"])
+    assert resolved == ["c.bin", "sub"]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"--ignore-paths c.bin names nothing inside {folder} (paths are relative to the working directory, "
+        f"as in model_signing): did you mean {folder / 'c.bin'}?"]

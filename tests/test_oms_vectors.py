@@ -79,8 +79,7 @@ def test_dash_and_underscore_spellings(capsys: pytest.CaptureFixture[str]) -> No
 def test_sigstore_vector_other_identity_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, *sigstore_args(VECTORS / "v1.0.1-sigstore", identity="mallory@us.ibm.com")) == (
         1, "", ("Verification failed: cert-identity: expected mallory@us.ibm.com, got "
-                "stefanb@us.ibm.com (Certificate's SANs do not match mallory@us.ibm.com; actual SANs: "
-                "{'stefanb@us.ibm.com'})\n"))
+                "stefanb@us.ibm.com (Certificate's SANs do not match mallory@us.ibm.com)\n"))
 
 
 def test_sigstore_vector_other_issuer_fails(capsys: pytest.CaptureFixture[str]) -> None:

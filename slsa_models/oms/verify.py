@@ -26,6 +26,7 @@ sigstore-python's; only DSSE's pre-authentication encoding is built here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -238,14 +239,14 @@ def _trusted_root_file(path: Path | None) -> Iterator[Path | None]:
         yield target
 
 
-def _verify_sigstore(bundle: OMSBundle, policy: OMSPolicy, sha256: str) -> SignerResult:
+def _verify_sigstore(bundle: OMSBundle, policy: OMSPolicy) -> SignerResult:
     from sigstore.verify.policy import Identity
 
     from slsa_models.verify.bundle import KIND_SIGSTORE, LoadedProvenance
     from slsa_models.verify.crypto import verify_bundle
 
     assert policy.identity is not None and policy.identity_provider is not None
-    loaded = LoadedProvenance(bundle.label, b"", sha256, KIND_SIGSTORE, bundle.sigstore_bundle)
+    loaded = LoadedProvenance(bundle.label, b"", "", KIND_SIGSTORE, bundle.sigstore_bundle)  # only .bundle is read
     with _trusted_root_file(policy.trusted_root) as root:
         result = verify_bundle(loaded, root, policy.identity_provider)
     checks = list(result.checks)
@@ -256,8 +257,9 @@ def _verify_sigstore(bundle: OMSBundle, policy: OMSPolicy, sha256: str) -> Signe
         Identity(identity=policy.identity, issuer=policy.identity_provider).verify(certificate)
         checks.append(Check(CERTIFICATE_IDENTITY, True, policy.identity, policy.identity))
     except Exception as error:  # noqa: BLE001 - sigstore's VerificationError
+        # the SANs are in "found", in a stable order (sigstore prints them as a set)
         checks.append(Check(CERTIFICATE_IDENTITY, False, policy.identity, _sans(certificate),
-                            one_line(error)))
+                            one_line(error).split("; actual SANs:")[0]))
         return SignerResult(checks)
     return SignerResult(checks, f"{policy.identity} ({policy.identity_provider})")
 
@@ -265,16 +267,16 @@ def _verify_sigstore(bundle: OMSBundle, policy: OMSPolicy, sha256: str) -> Signe
 def _sans(certificate: x509.Certificate) -> str:
     from cryptography import x509
 
-    try:
+    try:  # Sigstore's chain check has required the extension: this is for a malformed one
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        values = [str(value) for value in names.get_values_for_type(x509.RFC822Name)]
+        values += [str(value) for value in names.get_values_for_type(x509.UniformResourceIdentifier)]
     except Exception:  # noqa: BLE001 - missing or malformed
-        return "no subject alternative name"
-    values = [str(value) for value in names.get_values_for_type(x509.RFC822Name)]
-    values += [str(value) for value in names.get_values_for_type(x509.UniformResourceIdentifier)]
+        values = []
     return ", ".join(values) or "no email or URI subject alternative name"
 
 
-def verify_signer(bundle: OMSBundle, policy: OMSPolicy, sha256: str = "") -> SignerResult:
+def verify_signer(bundle: OMSBundle, policy: OMSPolicy) -> SignerResult:
     """Who signed, judged by the policy; never raises for a bad signature."""
     if bundle.signer not in policy.signers:
         return _wrong_signer(bundle, policy)
@@ -282,7 +284,7 @@ def verify_signer(bundle: OMSBundle, policy: OMSPolicy, sha256: str = "") -> Sig
         return _verify_key(bundle, policy.public_keys)
     if bundle.signer == SIGNER_CERTIFICATE:
         return _verify_certificate(bundle, [trusted.certificate for trusted in policy.certificate_chain])
-    return _verify_sigstore(bundle, policy, sha256)
+    return _verify_sigstore(bundle, policy)
 
 
 def read_manifest(bundle: OMSBundle, checks: list[Check]) -> SignedManifest | None:
@@ -347,7 +349,7 @@ def resolve_ignore_paths(model_path: Path, paths: Sequence[str | os.PathLike[str
                             "working directory, as in model_signing): did you mean %s?",
                             os.fspath(given), os.fspath(model_path), os.fspath(model_path / given))
             continue
-        if relative not in ("", "."):
+        if relative != ".":  # the folder itself
             resolved.append(relative)
     return resolved
 
@@ -367,8 +369,8 @@ def _signed_ignore_paths(manifest: SignedManifest) -> list[str]:
 
 
 def hash_model(model_path: Path, manifest: SignedManifest, ignore_paths: Sequence[str], *,
-               ignore_git_paths: bool = True, allow_symlinks: bool = False,
-               ignore_unsigned_files: bool = False, workers: int | None = None) -> dict[str, str]:
+               ignore_git_paths: bool, allow_symlinks: bool, ignore_unsigned_files: bool,
+               workers: int | None) -> dict[str, str]:
     """The model's resources as the manifest names them: path (``.`` for a file) -> hex, or
     ``path:start:end`` -> hex for a shard manifest."""
     from slsa_models.digest import sha256_file
@@ -426,7 +428,7 @@ def verify_model(model_path: str | os.PathLike[str], signature_path: str | os.Pa
     """
     path = Path(model_path)
     bundle, sha256 = load_signature(signature_path)
-    result = verify_signer(bundle, policy, sha256)
+    result = verify_signer(bundle, policy)
     checks = list(result.checks)
     if not result.passed:
         return _report(sha256, checks, [], None)
@@ -453,7 +455,7 @@ def verify_oms(bundle: OMSBundle, sha256: str, artifacts: Sequence[Any], policy:
     """The gate's verifier: ``artifacts`` are the model's files (Artifact: relative path, or the
     file name for a one-file model, and SHA-256). Subjects of the report are (path, hex) of the
     signed files, with no ``<model>/`` prefix (a one-file model's ``.`` becomes its file name)."""
-    result = verify_signer(bundle, policy, sha256)
+    result = verify_signer(bundle, policy)
     checks = list(result.checks)
     if not result.passed:
         return _report(sha256, checks, _results(checks, artifacts, {}), None)
@@ -465,8 +467,7 @@ def verify_oms(bundle: OMSBundle, sha256: str, artifacts: Sequence[Any], policy:
         return _report(sha256, checks, _results(checks, artifacts, {}), result.signer, bundle.payload)
     out = _left_out([artifact.name for artifact in artifacts], policy, manifest, signed)
     actual = {artifact.name: artifact.sha256 for artifact in artifacts if artifact.name not in out}
-    checks.append(check_files(SignedManifest(manifest.model_name, FILES, "sha256", False, (), signed),
-                              actual))
+    checks.append(check_files(dataclasses.replace(manifest, method=FILES, resources=signed), actual))
     for artifact in artifacts:
         if artifact.name in actual:
             want = signed.get(artifact.name)
@@ -506,22 +507,14 @@ def files_compared(report: Report, policy: OMSPolicy, files: Mapping[str, str]) 
 
 
 def _signed_files(manifest: SignedManifest, artifacts: Sequence[Any], checks: list[Check]) -> dict[str, str] | None:
-    """The signed files as path -> hex SHA-256. A one-file manifest binds the one artifact's
-    name; a shard manifest only when each file is one shard from byte 0 (its digest is then
-    the file's SHA-256). Otherwise a failed check and None."""
+    """The signed files as path -> hex SHA-256. A shard manifest binds files only when each is
+    one shard from byte 0 (its digest is then the file's SHA-256); a one-file manifest binds
+    the one artifact's name. Otherwise a failed check and None."""
     from slsa_models.oms.format import split_shard
 
-    if manifest.is_single_file:
-        if len(artifacts) != 1:
-            checks.append(Check(MODEL_FILES, False, "one model file (the signature signs a single file)",
-                                f"{len(artifacts)} files"))
-            return None
-        return {artifacts[0].name: manifest.resources["."]}
-    if manifest.method == FILES:
-        return dict(manifest.resources)
     files: dict[str, str] = {}
     for name, digest in manifest.resources.items():
-        path, start, _ = split_shard(name)
+        path, start, _ = (name, 0, 0) if manifest.method == FILES else split_shard(name)
         if start != 0 or path in files:
             checks.append(Check(MODEL_FILES, False, "files hashed whole",
                                 f"a shard manifest (shard size {manifest.shard_size})",
@@ -529,9 +522,13 @@ def _signed_files(manifest: SignedManifest, artifacts: Sequence[Any], checks: li
                                 "verify with slsa-models verify-signature"))
             return None
         files[path] = digest
-    if list(files) == ["."]:
-        return {artifacts[0].name: files["."]} if len(artifacts) == 1 else files
-    return files
+    if list(files) != ["."]:
+        return files
+    if len(artifacts) != 1:
+        checks.append(Check(MODEL_FILES, False, "one model file (the signature signs a single file)",
+                            f"{len(artifacts)} files"))
+        return None
+    return {artifacts[0].name: files["."]}
 
 
 def _results(checks: list[Check], artifacts: Sequence[Any], signed: Mapping[str, str]) -> list[ArtifactResult]:
