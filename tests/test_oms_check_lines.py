@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from slsa_models.errors import SlsaModelsError
-from slsa_models.oms.format import FILES, PAYLOAD_TYPE, SHARDS, build_statement, parse_bundle
+from slsa_models.oms.format import FILES, PAYLOAD_TYPE, build_statement, parse_bundle
 from slsa_models.oms.sign import model_payload, sign_payload
 from slsa_models.oms.trust import OMSKey, key_hint
 from slsa_models.oms.verify import pae, pae_compat, verify_model, verify_oms
