@@ -105,3 +105,61 @@ def test_require_check_leaves_a_failed_report_alone_and_fails_one_kind_of_two() 
     assert judged.checks[-1].message == ("policy: expected evidence of slsa-github-generator and oms, got "
                                          "slsa-github-generator (the policy requires slsa-github-generator and oms; "
                                          "no evidence of oms passed (one provenance file is one piece of evidence))")
+
+
+@pytest.fixture(scope="module")
+def generator_signed_by_instance_a(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The generator vector's statement, signed by test Sigstore instance A (GitHub cannot sign
+    here) with the payload's base64 broken over two lines: sigstore reads it, the verifier's
+    strict peek at the unverified payload does not. Returns (bundle, A's root, B's root)."""
+    from tests.attestations import SigstoreInstance, Workflow, write_bundle
+
+    folder = tmp_path_factory.mktemp("instances")
+    statement = base64.b64decode(json.loads(GENERATOR.read_bytes())["dsseEnvelope"]["payload"])
+    workflow = Workflow(  # the vector's own certificate's facts
+        repository="slsa-framework/example-package", ref="refs/tags/v14", trigger="push",
+        workflow=".github/workflows/verifier-e2e.all.workflow_dispatch.main.all.slsa3.yml",
+        commit="4d329c75e7ec1725f7c9ce917a8799d408d06be3", repository_id="486325809", owner_id="80431187",
+        run="13530999509/attempts/1", signer_repository="slsa-framework/slsa-github-generator",
+        signer_workflow=".github/workflows/generator_generic_slsa3.yml", signer_ref="refs/tags/v2.1.0",
+        signer_commit="f7dd8c54c2067bafc12ca7a55595d5ee9b75204a")
+    instance_a, instance_b = SigstoreInstance("a"), SigstoreInstance("b")
+    bundle = instance_a.attest({}, workflow, payload=statement)
+    encoded = bundle["dsseEnvelope"]["payload"]
+    bundle["dsseEnvelope"]["payload"] = f"{encoded[:40]}\n{encoded[40:]}"
+    return (write_bundle(folder / "bundle.intoto.jsonl", bundle), instance_a.trusted_root(folder / "a.json"),
+            instance_b.trusted_root(folder / "b.json"))
+
+
+def test_a_kind_trusting_another_root_than_the_first_verifies_again(
+        generator_signed_by_instance_a: tuple[Path, Path, Path]) -> None:
+    """Two GitHub kinds verify signatures differently (here: the issuer's case); when the
+    unverified payload cannot be peeked at, the first kind's settings verify it, and the
+    statement's own kind's settings verify it again before its rules are applied."""
+    bundle, root_a, _ = generator_signed_by_instance_a
+    policy = Policy(AttestationPolicy(owner="slsa-framework", trusted_root=root_a),
+                    GeneratorPolicy(source_uri=SOURCE, trusted_root=root_a))
+    report = verify_loaded(load_provenance(bundle), [ARTIFACT], policy)
+    assert report.kind == "slsa-github-generator"
+    assert report.passed, [check.message for check in report.failed_checks()]
+    assert [check.name for check in report.checks][:6] == [
+        "certificate-chain", "certificate-sct", "certificate-issuer", "transparency-log", "signature",
+        "log-entry-binding"]
+
+
+def test_an_unpeekable_payload_is_verified_with_the_first_kinds_root(
+        generator_signed_by_instance_a: tuple[Path, Path, Path]) -> None:
+    """The peek reads the payload's base64 strictly: a payload it cannot read gives no hint,
+    so the first GitHub kind's root (B) judges the signature, and refuses it; the generator
+    kind alone, which trusts A, passes it."""
+    bundle, root_a, root_b = generator_signed_by_instance_a
+    policy = Policy(AttestationPolicy(owner="slsa-framework", trusted_root=root_b),
+                    GeneratorPolicy(source_uri=SOURCE, trusted_root=root_a))
+    report = verify_loaded(load_provenance(bundle), [ARTIFACT], policy)
+    assert (report.passed, report.kind) == (False, "sigstore-bundle")
+    assert [check.message for check in report.failed_checks()] == [
+        "certificate-chain: expected a certificate chaining to the trusted Fulcio root at signing time, got "
+        "invalid (failed to build timestamp certificate chain: validation failed: candidates exhausted: all "
+        "candidates exhausted with no interior errors)"]
+    alone = Policy(GeneratorPolicy(source_uri=SOURCE, trusted_root=root_a))
+    assert verify_loaded(load_provenance(bundle), [ARTIFACT], alone).passed
