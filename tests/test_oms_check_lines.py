@@ -273,6 +273,26 @@ def v02_digests(world: World, path: Path) -> bytes:
                        "predicateType": "https://model_signing/Digests/v0.1", "predicate": {}}).encode()
 
 
+def shards_restated(change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Callable[[World, Path], bytes]:
+    """A 2-byte shard manifest of the folder with its resources changed (the root digest
+    recomputed, so the manifest stays consistent)."""
+    def payload(world: World, path: Path) -> bytes:
+        statement = json.loads(model_payload(path, shard_size=2))
+        resources = change(statement["predicate"]["resources"])
+        statement["predicate"]["resources"] = resources
+        statement["subject"][0]["digest"]["sha256"] = hashlib.sha256(
+            b"".join(bytes.fromhex(resource["digest"]) for resource in resources)).hexdigest()
+        return json.dumps(statement).encode()
+    return payload
+
+
+def unreadable_subject(world: World, payload: bytes) -> bytes:
+    """A leaf whose subject is not valid UTF-8 (its signature no longer matches, either)."""
+    leaf, intermediate = world.leaf()
+    der = leaf.public_bytes(serialization.Encoding.DER).replace(b"release-team", b"\xff" * len("release-team"), 1)
+    return chain_bundle(payload, [x509.load_der_x509_certificate(der), intermediate], b"\x30\x00")
+
+
 def write(files: dict[str, bytes]) -> Callable[[Path], Any]:
     return lambda path: write_folder(path, files)
 
@@ -322,6 +342,7 @@ SCENARIOS: dict[str, Callable[[World], Outcome]] = {
         certificate("oms-root", fixed_key(2003), None, ca=True, serial=9))),
     "certificate: the trusted one is the intermediate": model(by_certificate(), lambda w: w.chain(w.int_ca)),
     "certificate: an RSA key": model(rsa_chain, lambda w: w.chain()),
+    "certificate: an unreadable subject": model(unreadable_subject, lambda w: w.chain()),
     "certificate: another key signed": model(
         lambda w, p: chain_bundle(p, w.leaf(), w.other.sign(pae(p), ec.ECDSA(hashes.SHA256()))),
         lambda w: w.chain()),
@@ -354,6 +375,12 @@ SCENARIOS: dict[str, Callable[[World], Outcome]] = {
     "files: git files hashed when asked": model(by_key(), lambda w: w.key("release"), ignore_git_paths=False),
     "files: git files signed, hashed by default": model(
         by_key(), lambda w: w.key("release"), payload=lambda w, p: model_payload(p, ignore_git_paths=False)),
+    "files: git files signed and hashed when asked": model(
+        by_key(), lambda w: w.key("release"), payload=lambda w, p: model_payload(p, ignore_git_paths=False),
+        ignore_git_paths=False),
+    "files: the signer left out paths written two ways": model(
+        by_key(), lambda w: w.key("release"), after=write({"cache/x.bin": b"x"}),
+        payload=files_payload(NO_EXTRA, ignore_paths=("/elsewhere", "cache/"))),
     "files: an added file the policy leaves out": model(
         by_key(), lambda w: OMSPolicy(public_keys=w.key("release").public_keys, ignore_paths=("c.bin",)),
         after=write({"c.bin": b"c"})),
@@ -412,6 +439,11 @@ SCENARIOS: dict[str, Callable[[World], Outcome]] = {
                                                   payload=shards_of(1024)),
     "gate: a shard manifest of several shards a file": gate(by_key(), lambda w: w.key("release"), NO_EXTRA,
                                                             payload=shards_of(2)),
+    "gate: a shard manifest naming a file's later shard first": gate(
+        by_key(), lambda w: w.key("release"), NO_EXTRA, payload=shards_restated(lambda r: r[::-1])),
+    "gate: a shard manifest without a file's first shard": gate(
+        by_key(), lambda w: w.key("release"), NO_EXTRA,
+        payload=shards_restated(lambda r: [x for x in r if x["name"] != "a.bin:0:2"])),
     "gate: a shard manifest of one file": gate(by_key(), lambda w: w.key("release"), {"model.bin": b"weights"},
                                                payload=shards_of(1024), target="file"),
     "gate: a shard manifest of one file, two artifacts": gate(

@@ -149,3 +149,40 @@ def test_ignore_paths_of_the_cli_are_relative_to_the_working_directory(
     assert [record.getMessage() for record in caplog.records] == [
         f"--ignore-paths c.bin names nothing inside {folder} (paths are relative to the working directory, "
         f"as in model_signing): did you mean {folder / 'c.bin'}?"]
+
+
+def test_files_compared_leaves_out_only_what_a_verified_manifest_lets_it(keys: Path, tmp_path: Path) -> None:
+    """The gate compares a folder's files minus those the OMS verification left out; with no
+    verified manifest (a failed signer, a payload that is no OMS manifest) nothing is left out."""
+    import json
+
+    from slsa_models.oms.format import parse_bundle
+    from slsa_models.oms.sign import sign_payload
+    from slsa_models.oms.trust import load_private_key
+    from slsa_models.oms.verify import files_compared, verify_oms
+
+    folder = write_folder(tmp_path / "m", {"a.bin": b"a"})
+    files = {"a.bin": sha(b"a"), "extra.bin": sha(b"x")}
+    artifacts = [Artifact(name, digest) for name, digest in files.items()]
+    rules = policy(keys, ignore_unsigned_files=True)
+    signed = parse_bundle("m.sig", sign_model(folder, keys / "release.pem"))
+    assert files_compared(verify_oms(signed, "0" * 64, artifacts, rules), rules, files) == {"a.bin": sha(b"a")}
+    generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
+    stranger = OMSPolicy(public_keys=(OMSKey("other", (tmp_path / "other.pub.pem").read_bytes()),),
+                         ignore_unsigned_files=True)
+    unverified = verify_oms(signed, "0" * 64, artifacts, stranger)
+    assert unverified.payload is None and files_compared(unverified, stranger, files) == files
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "subject": [],
+                            "predicateType": "https://slsa.dev/provenance/v1", "predicate": {}}).encode()
+    not_oms = parse_bundle("x.sig", sign_payload(statement, load_private_key(keys / "release.pem")))
+    report = verify_oms(not_oms, "0" * 64, artifacts, rules)
+    assert report.payload == statement and files_compared(report, rules, files) == files
+
+
+def test_an_unreadable_signature_file_is_a_provenance_error(tmp_path: Path) -> None:
+    from slsa_models.errors import ProvenanceError
+    from slsa_models.oms.verify import load_signature
+
+    with pytest.raises(ProvenanceError) as raised:
+        load_signature(tmp_path)
+    assert str(raised.value) == f"{tmp_path}: is a directory, not a signature file"

@@ -313,7 +313,7 @@ def test_an_issuer_other_than_github_actions_is_refused() -> None:
     from slsa_models.verify.crypto import verify_bundle
 
     loaded = load_provenance(VECTORS / "binary-linux-amd64-push-v14.intoto.jsonl")
-    result = verify_bundle(loaded, issuer="https://accounts.google.com")
+    result = verify_bundle(loaded.bundle, issuer="https://accounts.google.com")
     assert [(c.name, c.passed) for c in result.checks] == [
         ("certificate-chain", True), ("certificate-sct", True), ("certificate-issuer", False)]
     issuer = result.checks[-1]

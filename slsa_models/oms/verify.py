@@ -242,13 +242,11 @@ def _trusted_root_file(path: Path | None) -> Iterator[Path | None]:
 def _verify_sigstore(bundle: OMSBundle, policy: OMSPolicy) -> SignerResult:
     from sigstore.verify.policy import Identity
 
-    from slsa_models.verify.bundle import KIND_SIGSTORE, LoadedProvenance
     from slsa_models.verify.crypto import verify_bundle
 
     assert policy.identity is not None and policy.identity_provider is not None
-    loaded = LoadedProvenance(bundle.label, b"", "", KIND_SIGSTORE, bundle.sigstore_bundle)  # only .bundle is read
     with _trusted_root_file(policy.trusted_root) as root:
-        result = verify_bundle(loaded, root, policy.identity_provider)
+        result = verify_bundle(bundle.sigstore_bundle, root, policy.identity_provider)
     checks = list(result.checks)
     if not result.passed:
         return SignerResult(checks)
@@ -339,8 +337,7 @@ def resolve_ignore_paths(model_path: Path, paths: Sequence[str | os.PathLike[str
     root = model_path.resolve()
     resolved = []
     for given in paths:
-        candidate = Path(given)
-        candidate = (candidate if candidate.is_absolute() else Path.cwd() / candidate).resolve()
+        candidate = Path(given).resolve()  # a relative path: from the working directory
         try:
             relative = candidate.relative_to(root).as_posix()
         except ValueError:
@@ -436,7 +433,7 @@ def verify_model(model_path: str | os.PathLike[str], signature_path: str | os.Pa
     if manifest is None:
         return _report(sha256, checks, [], None, bundle.payload)
     ignore = list(ignore_paths) + list(policy.ignore_paths)
-    ignore += resolve_ignore_paths(path, [Path(signature_path).absolute()]) if path.is_dir() else []
+    ignore += resolve_ignore_paths(path, [Path(signature_path).absolute()])  # nothing for a one-file model
     actual = hash_model(path, manifest, ignore, ignore_git_paths=ignore_git_paths,
                         allow_symlinks=allow_symlinks, ignore_unsigned_files=policy.ignore_unsigned_files,
                         workers=workers)
@@ -514,7 +511,7 @@ def _signed_files(manifest: SignedManifest, artifacts: Sequence[Any], checks: li
 
     files: dict[str, str] = {}
     for name, digest in manifest.resources.items():
-        path, start, _ = (name, 0, 0) if manifest.method == FILES else split_shard(name)
+        path, start = (name, 0) if manifest.method == FILES else split_shard(name)[:2]
         if start != 0 or path in files:
             checks.append(Check(MODEL_FILES, False, "files hashed whole",
                                 f"a shard manifest (shard size {manifest.shard_size})",
@@ -535,9 +532,9 @@ def _results(checks: list[Check], artifacts: Sequence[Any], signed: Mapping[str,
     shared_ok = all(check.passed for check in checks if check.artifact is None)
     results = []
     for artifact in artifacts:
-        own = [check for check in checks if check.artifact == artifact.name]
-        ignored = not own and artifact.name not in signed
-        passed = shared_ok and (all(check.passed for check in own) if own else ignored and bool(signed))
+        # a file with no check of its own was left out: it stands with the shared checks (a
+        # signed file left out fails model-files as missing)
+        passed = shared_ok and all(check.passed for check in checks if check.artifact == artifact.name)
         results.append(ArtifactResult(artifact.name, artifact.sha256, passed,
                                       artifact.name if artifact.name in signed else None))
     return results

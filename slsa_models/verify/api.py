@@ -83,7 +83,7 @@ def _signing(rules: GitHubBuildRules) -> tuple[Path | None, str, bool]:
 
 def _verify_signature(loaded: LoadedProvenance, signing: tuple[Path | None, str, bool]) -> SignatureResult:
     root, issuer, fold_case = signing
-    return verify_bundle(loaded, root, issuer, fold_case=fold_case)
+    return verify_bundle(loaded.bundle, root, issuer, fold_case=fold_case)
 
 
 def _verify_sigstore(loaded: LoadedProvenance, artifacts: Sequence[Artifact],

@@ -25,7 +25,7 @@ from cryptography import x509
 from slsa_models.errors import InputError
 from slsa_models.kinds import GITHUB_ACTIONS_ISSUER
 from slsa_models.untrusted import amount, file_kind, loads_json
-from slsa_models.verify.bundle import LoadedProvenance, one_line
+from slsa_models.verify.bundle import one_line
 from slsa_models.verify.github import oidc_issuer
 from slsa_models.verify.report import Check
 
@@ -217,24 +217,24 @@ def _failed_step(error: Exception, policy: _IssuerPolicy) -> str:
     return SIGNATURE  # unknown failure: never a pass; the detail carries sigstore's words
 
 
-def _log_entry(loaded: LoadedProvenance) -> tuple[Any, Any]:
+def _log_entry(bundle: Any) -> tuple[Any, Any]:
     """(log index, integrated time) for the report, read from sigstore-python's parsed
     entry. Display only: if its internals change, the report just says less."""
-    inner = getattr(loaded.bundle.log_entry, "_inner", None)
+    inner = getattr(bundle.log_entry, "_inner", None)
     return getattr(inner, "log_index", None), getattr(inner, "integrated_time", None)
 
 
-def _passed_actual(name: str, loaded: LoadedProvenance, policy: _IssuerPolicy) -> str:
+def _passed_actual(name: str, bundle: Any, policy: _IssuerPolicy) -> str:
     if name == CERTIFICATE_CHAIN:
         try:
-            moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(_log_entry(loaded)[1])))
+            moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(_log_entry(bundle)[1])))
         except (TypeError, ValueError, OverflowError, OSError):
             return "valid at the signed timestamp"
         return f"valid at {moment}"
     if name == CERTIFICATE_ISSUER:
         return policy.actual or ""
     if name == TRANSPARENCY_LOG:
-        index = _log_entry(loaded)[0]
+        index = _log_entry(bundle)[0]
         return "verified" if index is None else f"verified entry at log index {index}"
     return "valid"
 
@@ -256,24 +256,25 @@ def _issuer_detail(policy: _IssuerPolicy, error: Exception) -> str:
 
 
 def verify_bundle(
-    loaded: LoadedProvenance,
+    bundle: Any,
     trusted_root: Path | None = None,
     issuer: str = GITHUB_ACTIONS_ISSUER,
     *,
     fold_case: bool = False,
 ) -> SignatureResult:
-    """Verify a Sigstore bundle's DSSE envelope offline; never raises for a bad signature.
+    """Verify a Sigstore bundle's (sigstore-python's Bundle) DSSE envelope offline; never
+    raises for a bad signature.
 
     On failure the steps before the failed one are reported as passed, the
     failed one with sigstore-python's reason, and the later ones not at all:
     they never ran.
     """
-    verifier = get_verifier(trusted_root, loaded.bundle.signing_certificate)
+    verifier = get_verifier(trusted_root, bundle.signing_certificate)
     policy = _IssuerPolicy(issuer, fold_case)
-    if loaded.bundle.log_entry is None:
-        return _verify_timestamp_only(verifier, loaded.bundle, policy, issuer)
+    if bundle.log_entry is None:
+        return _verify_timestamp_only(verifier, bundle, policy, issuer)
     try:
-        payload_type, payload = verifier.verify_dsse(loaded.bundle, policy)
+        payload_type, payload = verifier.verify_dsse(bundle, policy)
     except Exception as error:  # VerificationError, and anything a hostile bundle provokes
         failed = _failed_step(error, policy)
         checks = []
@@ -285,10 +286,10 @@ def verify_bundle(
                 else:
                     checks.append(Check(name, False, expected, "invalid", one_line(error)))
                 break
-            checks.append(Check(name, True, expected, _passed_actual(name, loaded, policy)))
+            checks.append(Check(name, True, expected, _passed_actual(name, bundle, policy)))
         return SignatureResult(checks)
     checks = [
-        Check(name, True, expected, _passed_actual(name, loaded, policy))
+        Check(name, True, expected, _passed_actual(name, bundle, policy))
         for name, expected in _crypto_checks(issuer)
     ]
     return SignatureResult(checks, payload_type, payload)
