@@ -332,6 +332,35 @@ def test_the_holder_of_a_lock_without_a_note_is_an_unknown_process(tmp_path: Pat
             os.close(fd)
 
 
+def test_the_holder_of_a_lock_is_shown_in_one_short_line(tmp_path: Path) -> None:
+    """file: _lock_holder's cut at 120 characters, whitespace folded."""
+    lock = tmp_path / ".x.lock"
+    lock.write_bytes(b"pid 12\n on  host " + b"x" * 300)
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        assert _lock_holder(fd) == ("pid 12 on host " + "x" * 300)[:120]
+    finally:
+        os.close(fd)
+
+
+def test_a_lock_file_removed_or_replaced_is_no_longer_the_one_held(tmp_path: Path) -> None:
+    """file: _same_inode, which makes a writer that locked a lock file someone removed take
+    the lock again on the new one."""
+    from slsa_models.store.file import _same_inode
+
+    lock = tmp_path / ".x.lock"
+    lock.write_bytes(b"")
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        assert _same_inode(fd, lock)
+        lock.unlink()
+        assert not _same_inode(fd, lock)
+        lock.write_bytes(b"")
+        assert not _same_inode(fd, lock)
+    finally:
+        os.close(fd)
+
+
 def test_a_writer_waiting_for_a_lock_polls_it_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """file: _wait_for_lock sleeping 1 s between tries (a lock released at once still costs a second)."""
     slept: list[float] = []

@@ -470,3 +470,64 @@ def test_os_write_failure_is_a_store_error(file_store_uri: str) -> None:
         store.put_bytes("a.bin/b.bin", b"y")  # a file stands where a directory is needed
     assert str(error.value) == f"cannot write {store.object_uri('a.bin/b.bin')}: File exists"
     assert [obj.key for obj in store.list_objects("")] == ["a.bin"]
+
+
+@pytest.mark.parametrize("write", ["put_bytes", "put_file", "compare_and_swap"])
+def test_each_write_turns_an_os_failure_into_one_line(file_store_uri: str, write: str, model_file: Path) -> None:
+    store = open_store(file_store_uri)
+    store.put_bytes("a.bin", b"x")
+    with pytest.raises(StoreError) as error:
+        if write == "put_bytes":
+            store.put_bytes("a.bin/b.bin", b"y")
+        elif write == "put_file":
+            store.put_file("a.bin/b.bin", model_file)
+        else:
+            store.compare_and_swap("a.bin/b.bin", b"y", None)
+    assert str(error.value) == f"cannot write {store.object_uri('a.bin/b.bin')}: File exists"
+    assert [obj.key for obj in store.list_objects("")] == ["a.bin"]
+
+
+def _head_sees_nothing(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+    """The next ``times`` checks of any key see nothing (another writer is not done yet)."""
+    real_head = store.head
+    left = [times]
+
+    def head(key: str) -> StoredObject | None:
+        if left[0] > 0:
+            left[0] -= 1
+            return None
+        return real_head(key)
+    monkeypatch.setattr(store, "head", head)
+
+
+@pytest.mark.parametrize("write", ["put_bytes", "put_file"])
+@pytest.mark.parametrize("theirs", [DATA, OTHER], ids=["same bytes", "other bytes"])
+def test_a_writer_that_publishes_first_after_the_check_is_judged_by_its_bytes(
+        file_store_uri: str, write: str, theirs: bytes, model_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer publishes the key between this writer's check and its link: the same
+    bytes are this write's result; other bytes are the write-once conflict (theirs kept)."""
+    store = open_store(file_store_uri)
+    store.put_bytes("race.bin", theirs)
+    _head_sees_nothing(store, monkeypatch, 1)
+    put = (lambda: store.put_bytes("race.bin", DATA)) if write == "put_bytes" else \
+        (lambda: store.put_file("race.bin", model_file))
+    if theirs == OTHER:
+        with pytest.raises(ConflictError) as error:
+            put()
+        assert str(error.value) == (
+            f"{store.object_uri('race.bin')} already holds different bytes (sha256:{OTHER_SHA}, {len(OTHER)} "
+            f"bytes; refusing to write sha256:{SHA}, {len(DATA)} bytes): stored objects are never overwritten")
+    else:
+        stored = put()
+        assert (stored.key, stored.sha256, stored.size) == ("race.bin", SHA, len(DATA))
+    assert store.read_bytes("race.bin") == theirs
+    assert _listing(Path(store.root)) == [".race.bin.sha256", "race.bin"]  # type: ignore[attr-defined]
+
+
+def test_a_key_that_exists_but_cannot_be_seen_is_one_line(file_store_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(file_store_uri)
+    store.put_bytes("a.bin", b"x")
+    _head_sees_nothing(store, monkeypatch, 2)  # before writing, and after the link found the key taken
+    with pytest.raises(StoreError) as error:
+        store.put_bytes("a.bin", b"x")
+    assert str(error.value) == f"{store.object_uri('a.bin')} exists but cannot be read"

@@ -230,7 +230,7 @@ def read_limited(reader: Readable, meta: StoredObject, max_size: int) -> bytes:
 
 
 @contextmanager
-def temp_beside(path: Path, suffix: str) -> Iterator[tuple[Path, BinaryIO]]:
+def temp_beside(path: Path, suffix: str = "tmp") -> Iterator[tuple[Path, BinaryIO]]:
     """A new hidden temp file in ``path``'s directory; removed on exit unless renamed away."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.{suffix}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

@@ -86,7 +86,7 @@ class FileStore(ArtifactStore):
                 return self._same_or_conflict(existing, expected or sha256_file(path), size)
             with self._writing(target):
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with temp_beside(target, "tmp") as (tmp, sink):
+                with temp_beside(target) as (tmp, sink):
                     digest, size = copy_hashing(source, sink, on_progress)
                     check_sha256(path, expected, digest)
                     return self._link(key, target, tmp, sink, digest, size)
@@ -99,7 +99,7 @@ class FileStore(ArtifactStore):
             return self._same_or_conflict(existing, digest, len(data))
         with self._writing(target):
             target.parent.mkdir(parents=True, exist_ok=True)
-            with temp_beside(target, "tmp") as (tmp, sink):
+            with temp_beside(target) as (tmp, sink):
                 sink.write(data)
                 return self._link(key, target, tmp, sink, digest, len(data))
 
@@ -140,7 +140,7 @@ class FileStore(ArtifactStore):
                 current_tag = current[1] if current else None
                 if current_tag != expected_tag:
                     raise lost_race(uri, expected_tag, current_tag)
-                with temp_beside(target, "tmp") as (tmp, sink):
+                with temp_beside(target) as (tmp, sink):
                     sink.write(data)
                     sink.flush()
                     os.fsync(sink.fileno())
@@ -301,7 +301,7 @@ class FileStore(ArtifactStore):
 
     def _write_sidecar(self, target: Path, digest: str) -> None:
         sidecar = _sidecar(target)
-        with temp_beside(sidecar, "tmp") as (tmp, sink):
+        with temp_beside(sidecar) as (tmp, sink):
             sink.write(f"{digest}\n".encode())
             os.replace(tmp, sidecar)
 
