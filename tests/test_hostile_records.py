@@ -116,3 +116,86 @@ def test_unsupported_key_material_in_a_policy_file_is_one_line(tmp_path: Path, e
     with pytest.raises(InputError) as caught:
         load_policy(policy)
     assert str(caught.value) == f"{policy}: {message}"
+
+
+@pytest.fixture(scope="module")
+def deployer(tmp_path_factory: pytest.TempPathFactory) -> tuple[KeySigner, TrustedKey]:
+    folder = tmp_path_factory.mktemp("deployer")
+    generate_key_pair(folder / "d.pem", folder / "d.pub.pem")
+    key = load_private_key(folder / "d.pem")
+    return KeySigner(key), TrustedKey("d", key.public_key())
+
+
+def _statement(record: object) -> dict[str, object]:
+    return {"_type": "https://in-toto.io/Statement/v1", "subject": [],
+            "predicateType": "https://slsa.dev/verification_summary/v1", "predicate": {"slsaModels": record}}
+
+
+@pytest.mark.parametrize(("statement", "reason"), [
+    ([1], "not a https://slsa.dev/verification_summary/v1 statement"),
+    (_statement({**_valid(), "verification": [1]}), "verification[0]: expected a report with a list of named checks"),
+    (_statement({**_valid(), "verification": [{"checks": [{"name": 1}]}]}),
+     "verification[0]: expected a report with a list of named checks"),
+    (_statement({**_valid(), "digest": "sha256:" + "x" * 300}),
+     ("not a SHA-256 digest: 'sha256:" + "x" * 300)[:200]),
+])
+def test_a_signed_record_of_any_wrong_shape_is_one_line(deployer: tuple[KeySigner, TrustedKey], statement: object,
+                                                        reason: str) -> None:
+    signer, trusted = deployer
+    with pytest.raises(CorruptRecordError) as caught:
+        deploy.open_record(signer.sign(statement).encode(), (trusted,), "current.json")  # type: ignore[arg-type]
+    assert str(caught.value) == f"current.json is not a deployment record ({reason}); fix or remove it"
+
+
+def test_a_record_that_is_other_evidence_is_corrupt(deployer: tuple[KeySigner, TrustedKey]) -> None:
+    vector = (Path(__file__).parent / "vectors" / "binary-linux-amd64-push-v14.intoto.jsonl").read_bytes()
+    with pytest.raises(CorruptRecordError) as caught:
+        deploy.open_record(vector, (deployer[1],), "current.json")
+    assert str(caught.value) == ("current.json is not a signed deployment record (sigstore-bundle); "
+                                 "fix or remove it")
+
+
+def test_an_opened_record_carries_its_bytes_digest_and_signer(deployer: tuple[KeySigner, TrustedKey],
+                                                              tmp_path: Path) -> None:
+    import hashlib
+
+    from slsa_models.deploy.records import record_digest
+
+    signer, trusted = deployer
+    data = signer.sign(_statement(_valid())).encode()
+    generate_key_pair(tmp_path / "o.pem", tmp_path / "o.pub.pem")
+    other = TrustedKey("other", load_private_key(tmp_path / "o.pem").public_key())
+    opened = deploy.open_record(data, (other, trusted), "current.json")
+    assert (opened.data, opened.signer, opened.record.model_name) == (data, "d", "m")
+    assert opened.digest == record_digest(data) == "sha256:" + hashlib.sha256(data).hexdigest()
+    with pytest.raises(UntrustedRecordError) as caught:
+        deploy.open_record(data, (other, TrustedKey("o2", other.public_key)), "current.json")
+    assert str(caught.value) == ("current.json is not signed by a trusted deployer (other, o2): edited by hand "
+                                 "or written by another deployer; nothing loaded")
+
+
+def test_record_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from datetime import datetime, timezone
+
+    from slsa_models.deploy.records import iso
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert iso(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)) == "2026-01-02T03:04:05.000006+00:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_records_object_names_every_field_of_the_stored_object() -> None:
+    from datetime import datetime, timezone
+
+    from slsa_models.deploy.records import object_dict
+    from slsa_models.store import StoredObject
+
+    stored = StoredObject(key="models/m/f", uri="s3://b/models/m/f", sha256="a" * 64, size=7, etag="e",
+                          last_modified=datetime(2026, 1, 1, tzinfo=timezone.utc), version_id="v1")
+    assert object_dict(stored) == {"key": "models/m/f", "uri": "s3://b/models/m/f", "size": 7,
+                                   "version_id": "v1", "etag": "e"}
