@@ -7,10 +7,14 @@ and the deployment record read.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import pytest
+
 from slsa_models.digest import sha256_file
-from slsa_models.provenance.keys import key_hint, load_public_key
+from slsa_models.provenance.bundle import key_signed_bundle
+from slsa_models.provenance.keys import key_hint, load_private_key, load_public_key
 from slsa_models.provenance.statement import LOCAL_BUILD_TYPE
 from tests.test_verify_keys import BUILDER, COMMIT, signed, trusted, verify
 from tests.test_verify_keys import artifact_file as model_file  # noqa: F401 (a fixture)
@@ -37,3 +41,74 @@ def test_every_check_of_a_passing_report_is_named_with_what_it_found(
     ]
     assert report.subjects == (("model.keras", digest),)
     assert (report.source_uri, report.commit) == ("git+https://github.com/acme/models", COMMIT)
+
+
+def test_a_trusted_key_not_yet_expired_passes_its_expiry_check_without_a_reason(
+    key_pairs: dict[str, tuple[Path, Path]], model_file: Path,  # noqa: F811 (the imported fixtures)
+) -> None:
+    from datetime import datetime, timezone
+
+    report = verify(signed(key_pairs, model_file), model_file,
+                    trusted(key_pairs, expires=datetime(2999, 1, 1, tzinfo=timezone.utc)))
+    expiry = next(check for check in report.checks if check.name == "key-expiry")
+    assert (expiry.passed, expiry.expected, expiry.detail) == (
+        True, "trust in key builder until 2999-01-01T00:00:00Z", "")
+
+
+def test_the_reports_of_a_local_build_carry_what_the_record_keeps(
+    key_pairs: dict[str, tuple[Path, Path]], model_file: Path,  # noqa: F811 (the imported fixtures)
+) -> None:
+    """The kind, the signed payload (once the signature verified), the provenance digest, the
+    invocation and the named model, for a pass and for each way a report fails early."""
+    import hashlib
+    import json
+
+    from slsa_models.verify import Artifact
+    from slsa_models.verify.bundle import load_provenance
+    from slsa_models.verify.local import verify_key_signed
+    from slsa_models.verify.policy import LocalBuilderPolicy
+
+    bundle = signed(key_pairs, model_file)
+    payload = base64.b64decode(json.loads(bundle)["dsseEnvelope"]["payload"])
+    artifacts = [Artifact.from_path(model_file)]
+    policy = LocalBuilderPolicy((trusted(key_pairs),))
+    report = verify_key_signed(load_provenance(bundle), artifacts, policy)
+    assert (report.passed, report.kind, report.payload, report.provenance_sha256, report.signer_key) == (
+        True, "local-builder", payload, hashlib.sha256(bundle).hexdigest(), "builder")
+    assert report.invocation == json.loads(payload)["predicate"]["runDetails"]["metadata"].get("invocationId")
+    assert report.named_models == ()
+    other = verify_key_signed(load_provenance(bundle), artifacts, LocalBuilderPolicy((trusted(key_pairs, "other"),)))
+    assert (other.passed, other.kind, other.payload) == (False, "local-builder", None)
+    assert all(type(check.passed) is bool for check in other.checks)
+    unsupported = key_signed_bundle(load_private_key(key_pairs["builder"][0]),
+                                    {"_type": "https://in-toto.io/Statement/v1", "subject": []}).encode()
+    bad = verify_key_signed(load_provenance(unsupported), artifacts, policy)
+    assert (bad.passed, bad.kind) == (False, "local-builder")
+    assert bad.payload == base64.b64decode(json.loads(unsupported)["dsseEnvelope"]["payload"])
+    assert [(c.name, c.passed) for c in bad.checks] == [("signature", True), ("key-hint", True), ("statement", False)]
+    bare = json.dumps(json.loads(bundle)["dsseEnvelope"]).encode()  # a DSSE envelope names no key
+    missing = verify_key_signed(load_provenance(bare), artifacts, policy)
+    assert [(c.name, c.passed) for c in missing.checks] == [("signature", True), ("key-hint", False)]
+    elsewhere = verify_key_signed(load_provenance(bundle), artifacts, LocalBuilderPolicy(
+        (trusted(key_pairs, source_uri="github.com/acme/other"),)))
+    assert [(c.name, c.passed) for c in elsewhere.checks if c.name == "source-uri"] == [("source-uri", False)]
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [
+    ("git+https://github.com/acme/modelX.git/", "git+https://github.com/acme/modelX"),
+    ("git@github.com:acme/X", "git+https://github.com/acme/X"),
+    ("ssh://git@github.com/acme/repo.git", "git+https://github.com/acme/repo"),
+    ("https://gitlab.com/acme/repo", None),
+    (None, None),
+])
+def test_a_recorded_git_uri_in_each_form(recorded: str | None, expected: str | None) -> None:
+    from slsa_models.verify.local import recorded_repository
+
+    assert recorded_repository(recorded) == expected
+
+
+def test_accept_unnamed_is_kept_for_a_policy_of_flags(key_pairs: dict[str, tuple[Path, Path]]) -> None:  # noqa: F811
+    from slsa_models.verify.options import policy_from_options
+
+    policy = policy_from_options(public_key=[str(key_pairs["builder"][1])], builder_id=BUILDER, accept_unnamed=True)
+    assert policy.accept_unnamed is True
