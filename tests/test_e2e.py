@@ -180,31 +180,31 @@ def test_unknown_format_in_deployment_parameters(stack: SharedStack) -> None:
     assert stack.keys() == before and stack.current() == current
 
 
-def test_missing_bucket(stack: SharedStack) -> None:
+def test_a_missing_bucket_or_wrong_credentials_end_the_train_run_in_one_line(stack: SharedStack) -> None:
+    """Both runs at once (the worker runs them side by side: each is mostly its start-up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     before, current = stack.keys(), stack.current()
-    result = stack.stack("run", "--store", "s3://no-such-bucket/models", "--model-format", "pytorch_model.pth",
-                         "--epochs", "1")
-    assert result.returncode == 1
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(stack_deployments.run, stack.config, stack.prefect_env, "train-model/train",
+                              {"model_format": "pytorch_model.pth", "epochs": 1},
+                              job_variables={"env": {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}})
+        missing = stack.stack("run", "--store", "s3://no-such-bucket/models", "--model-format", "pytorch_model.pth",
+                              "--epochs", "1")
+        wrong_secret = running.result()
+    assert missing.returncode == 1
     assert re.fullmatch(
         rf"error: train-model/train run 'train-{MODEL}-pytorch_model.pth' ended Failed: S3 bucket 'no-such-bucket'"
         rf" does not exist at {re.escape(stack.config.s3_endpoint)} \({re.escape(stack.config.ui_url)}"
-        rf"/runs/flow-run/{UUID}\)\n", result.stderr), result.stderr
+        rf"/runs/flow-run/{UUID}\)\n", missing.stderr), missing.stderr
     assert "no-such-bucket" not in [b["Name"] for b in stack.s3().list_buckets()["Buckets"]]
-    assert stack.keys() == before and stack.current() == current
-
-
-def test_wrong_s3_credentials(stack: SharedStack) -> None:
-    before, current = stack.keys(), stack.current()
-    run = stack_deployments.run(stack.config, stack.prefect_env, "train-model/train",
-                                {"model_format": "pytorch_model.pth", "epochs": 1},
-                                job_variables={"env": {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}})
     with pytest.raises(RunFailed) as raised:
-        run.raise_unless_completed()
+        wrong_secret.raise_unless_completed()
     assert str(raised.value) == (
         f"train-model/train run 'train-{MODEL}-pytorch_model.pth' ended Failed: access denied to s3://{BUCKET}"
         f" at {stack.config.s3_endpoint} (SignatureDoesNotMatch): check the AWS credentials (AWS_ACCESS_KEY_ID,"
         " AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket policy"
-        f" ({stack.config.ui_url}/runs/flow-run/{run.id})")
+        f" ({stack.config.ui_url}/runs/flow-run/{wrong_secret.id})")
     assert stack.keys() == before and stack.current() == current
 
 
