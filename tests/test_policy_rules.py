@@ -798,3 +798,13 @@ def test_a_policy_file_trusts_each_kind_by_its_own_table(context: Context) -> No
         "local": {"generator": ["evidence-kind"], "local": []},
         "both": {"generator": [], "local": []},
     }
+
+
+def test_accept_unnamed_is_kept_for_a_policy_of_flags(tmp_path: Path) -> None:
+    from slsa_models.verify.options import policy_from_options
+
+    generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub.pem")
+    for accept in (True, False):
+        policy = policy_from_options(public_key=[str(tmp_path / "k.pub.pem")],
+                                     builder_id="https://ci.example.com/b", accept_unnamed=accept)
+        assert policy.accept_unnamed is accept
