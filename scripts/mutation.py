@@ -181,8 +181,9 @@ TARGETS: dict[str, Target] = {
         ],
     ),
     "store/s3": Target(
-        "slsa_models/store/s3.py",
-        ["tests/test_store_s3.py", "tests/test_store_file.py", "tests/test_hostile_store.py"],
+        "slsa_models/store/s3.py",  # test_behaviours: the races between head and put, the multipart memory
+        ["tests/test_store_s3.py", "tests/test_store_file.py", "tests/test_hostile_store.py",
+         "tests/test_behaviours.py", "tests/test_store_s3_parallel.py"],
         functions=[
             "*.xǁS3Storeǁput_file*",
             "*.xǁS3Storeǁput_bytes*",
