@@ -79,22 +79,18 @@ def test_record_fields_are_type_checked(change: dict[str, object], message: str 
     assert str(caught.value) == message
 
 
-def test_a_signed_record_of_the_wrong_shape_is_corrupt_not_a_crash(tmp_path: Path) -> None:
+def test_a_signed_record_of_the_wrong_shape_is_corrupt_not_a_crash(deployer: tuple[KeySigner, TrustedKey]) -> None:
     """Even a record signed by the trusted deployer is parsed defensively (object {}, digest 5)."""
-    generate_key_pair(tmp_path / "d.pem", tmp_path / "d.pub.pem")
-    key = load_private_key(tmp_path / "d.pem")
-    statement = {"_type": "https://in-toto.io/Statement/v1", "subject": [],
-                 "predicateType": "https://slsa.dev/verification_summary/v1",
-                 "predicate": {"slsaModels": {**_valid(), "object": {}, "digest": 5}}}
-    data = KeySigner(key).sign(statement).encode()
+    signer, trusted = deployer
+    data = signer.sign(_statement({**_valid(), "object": {}, "digest": 5})).encode()
     with pytest.raises(CorruptRecordError) as caught:
-        deploy.open_record(data, (TrustedKey("d", key.public_key()),), "current.json")
+        deploy.open_record(data, (trusted,), "current.json")
     assert str(caught.value) == ("current.json is not a deployment record (digest: expected str or "
                                  "NoneType, got int); fix or remove it")
     nested = json.loads(data)
     nested["dsseEnvelope"]["payload"] = base64.b64encode(b"[" * 3000 + b"]" * 3000).decode()
     with pytest.raises(UntrustedRecordError):  # no longer signed: never parsed as a record
-        deploy.open_record(json.dumps(nested).encode(), (TrustedKey("d", key.public_key()),), "here")
+        deploy.open_record(json.dumps(nested).encode(), (trusted,), "here")
 
 
 SECP112R1_PEM = """-----BEGIN PUBLIC KEY-----

@@ -21,7 +21,6 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from slsa_models.errors import SlsaModelsError
 from slsa_models.oms.format import FILES, PAYLOAD_TYPE, build_statement, parse_bundle
@@ -41,12 +39,11 @@ from slsa_models.verify.policy import OMSPolicy
 from slsa_models.verify.report import Report
 from tests.attestations import GITHUB_ISSUER, SigstoreInstance, Workflow
 from tests.folders import sha, write_folder
+from tests.pki import certificate
 
 GOLDEN = Path(__file__).parent / "golden" / "oms_check_lines.json"
 FOLDER = {"a.bin": b"aaa", "sub/b.bin": b"bb", ".gitattributes": b"*.bin filter=lfs\n"}
 WORKFLOW = Workflow()
-NOT_BEFORE = datetime(2020, 1, 1, tzinfo=timezone.utc)
-NOT_AFTER = datetime(2040, 1, 1, tzinfo=timezone.utc)
 
 
 def fixed_key(number: int, curve: ec.EllipticCurve | None = None) -> ec.EllipticCurvePrivateKey:
@@ -55,36 +52,6 @@ def fixed_key(number: int, curve: ec.EllipticCurve | None = None) -> ec.Elliptic
 
 def public_pem(key: Any) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def certificate(name: str, key: Any, issuer: tuple[str, Any] | None, *, ca: bool, serial: int,
-                usage: str = "both") -> x509.Certificate:
-    """A certificate with fixed dates and serial. ``usage`` (a leaf): both, key-usage (digital
-    signature only), code-signing (the extended usage only), none (neither extension), other
-    (a key usage without digital signature)."""
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]) if name else x509.Name([])
-    issuer_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer[0])]) if issuer else subject
-    signer = issuer[1] if issuer else key
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-               .public_key(key.public_key()).serial_number(serial)
-               .not_valid_before(NOT_BEFORE).not_valid_after(NOT_AFTER)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-                              critical=False))
-    flags = dict.fromkeys(("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
-                           "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
-    if ca:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=False, **{
-            **flags, "key_cert_sign": True, "crl_sign": True}), critical=True)
-    else:
-        if usage in ("both", "key-usage", "other"):
-            builder = builder.add_extension(x509.KeyUsage(digital_signature=usage != "other", **{
-                **flags, "key_agreement": usage == "other"}), critical=True)
-        if usage in ("both", "code-signing"):
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]),
-                                            critical=False)
-    return builder.sign(signer, hashes.SHA256())
 
 
 def chain_bundle(payload: bytes, chain: list[x509.Certificate], signature: bytes) -> bytes:

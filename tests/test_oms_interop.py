@@ -6,7 +6,6 @@ certificate usage is refused. The test CA is made here with ``cryptography``."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 import re
@@ -16,13 +15,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from slsa_models.cli import main
+from tests.pki import certificate
 
 model_signing = pytest.importorskip("model_signing")
-
-NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def write_key(path: Path, curve: ec.EllipticCurve = ec.SECP256R1()) -> ec.EllipticCurvePrivateKey:
@@ -32,32 +29,6 @@ def write_key(path: Path, curve: ec.EllipticCurve = ec.SECP256R1()) -> ec.Ellipt
     path.with_suffix(".pub").write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return key
-
-
-def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
-                *, ca: bool, signing: bool = True) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    issuer_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer[0])]) if issuer else name
-    signer = issuer[1] if issuer else key
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-                              critical=False))
-    usage = dict.fromkeys(("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
-                           "encipher_only", "decipher_only", "crl_sign"), False)
-    if ca:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True,
-                                                      **{**usage, "crl_sign": True}), critical=True)
-    else:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=signing, key_cert_sign=False, **usage),
-                                        critical=True)
-        if signing:
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]),
-                                            critical=False)
-    return builder.sign(signer, hashes.SHA256())
 
 
 def pem(path: Path, *certificates: x509.Certificate) -> Path:
@@ -81,7 +52,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pem(keys / "other-root.pem", certificate("test-root", other_root_key, None, ca=True))
     nosign = write_key(keys / "nosign.pem")
     pem(keys / "nosign-cert.pem", certificate("no-signing", nosign, ("test-intermediate", int_key), ca=False,
-                                              signing=False))
+                                              usage="other"))
     return keys
 
 
