@@ -207,6 +207,47 @@ def test_compare_and_swap_loses_a_race_after_its_read(s3_store_uri: str, s3_clie
                                         (b"theirs", plain.head(key).etag))  # type: ignore[union-attr]
 
 
+def test_a_winner_not_yet_visible_is_one_line(s3_store_uri: str, s3_client: Any) -> None:
+    """Our conditional put is refused, yet the key is not there when we look again (S3's 409 for a
+    write still in flight, or a winner already deleted; here the other writer puts the key just
+    before our put and deletes it just after): refuse in one line, asking for a retry."""
+    store = open_store(s3_store_uri)
+    bucket, prefix = _split(s3_store_uri)
+
+    def theirs_put(**_: Any) -> None:  # a before-call handler's return value would replace the call
+        s3_client.put_object(Bucket=bucket, Key=prefix + "k.bin", Body=b"theirs")
+
+    def theirs_deleted(**_: Any) -> None:
+        s3_client.delete_object(Bucket=bucket, Key=prefix + "k.bin")
+
+    store.client.meta.events.register("before-call.s3.PutObject", theirs_put)  # type: ignore[attr-defined]
+    store.client.meta.events.register("after-call.s3.PutObject", theirs_deleted)  # type: ignore[attr-defined]
+    with pytest.raises(ConflictError) as error:
+        store.put_bytes("k.bin", b"ours")
+    assert str(error.value) == f"{store.object_uri('k.bin')} is being written by another writer; retry"
+    assert store.head("k.bin") is None
+
+
+def test_compare_and_swap_refused_after_its_read_names_the_key(s3_store_uri: str, s3_server: str) -> None:
+    """The credentials stop working between the CAS's read and its write (moto starts checking them
+    there): the refusal names the key, and the record keeps its bytes."""
+    import moto.settings
+
+    store = open_store(s3_store_uri)
+    key = "deployments/d/current.json"
+    tag = store.compare_and_swap(key, b"v1", None)
+    with pytest.MonkeyPatch.context() as moto_auth:
+        store.client.meta.events.register(  # type: ignore[attr-defined]
+            "before-call.s3.PutObject",
+            lambda **_: moto_auth.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0))
+        with pytest.raises(StoreError) as error:
+            store.compare_and_swap(key, b"v2", tag)
+    assert str(error.value) == (
+        f"access denied to {store.object_uri(key)} at {s3_server} (InvalidAccessKeyId): check the AWS credentials"
+        " (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket policy")
+    assert open_store(s3_store_uri).read_with_tag(key) == (b"v1", tag)
+
+
 def test_part_size_floor(s3_store_uri: str) -> None:
     with pytest.raises(InputError) as error:
         open_store(s3_store_uri, part_size=PART - 1)

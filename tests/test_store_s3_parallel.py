@@ -12,6 +12,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +357,80 @@ def test_parallel_upload_failing_part_aborts(s3_store_uri: str, s3_client: Any, 
     with pytest.raises(StoreError) as error:
         store.put_file(BIG_KEY, big_file)
     assert str(error.value) == "S3 request failed: part 3 broke"
+    assert store.head(BIG_KEY) is None
+    assert _no_uploads(s3_client, bucket)
+
+
+def _sent_parts(store: S3Store) -> list[tuple[int, int, str]]:
+    """Record (part number, announced length, thread) of every UploadPart the store sends, after
+    reading the body it is about to stream: a part announcing more bytes than it holds is refused
+    here (on the wire the server would wait for the missing bytes)."""
+    sent: list[tuple[int, int, str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        body = params["Body"]
+        held = len(body.read())
+        body.seek(0)
+        if held != len(body):
+            raise ValueError(f"part {params['PartNumber']} announces {len(body)} bytes and holds {held}")
+        sent.append((params["PartNumber"], held, threading.current_thread().name))
+
+    store.client.meta.events.register("provide-client-params.s3.UploadPart", record)
+    return sent
+
+
+def test_one_part_at_a_time(s3_store_uri: str, big_file: Path) -> None:
+    """max_concurrency 1: one upload thread sends the parts in order, each holding its own bytes
+    (the last one short), and the whole file is hashed meanwhile."""
+    store = _uploader(s3_store_uri, max_concurrency=1)
+    sent = _sent_parts(store)
+    stored = store.put_file(BIG_KEY, big_file)
+    assert (stored.sha256, stored.size) == (BIG_SHA, len(BIG))
+    assert [(number, length) for number, length, _ in sent] == [(1, PART), (2, PART), (3, PART), (4, PART),
+                                                                (5, len(BIG) - 4 * PART)]
+    assert len({thread for _, _, thread in sent}) == 1
+    assert store.read_bytes(BIG_KEY, max_size=len(BIG)) == BIG
+
+
+@pytest.mark.parametrize(("size", "parts"), [(PART, 0), (PART + 1, 2)])
+def test_multipart_starts_above_the_threshold(s3_store_uri: str, tmp_path: Path, size: int, parts: int) -> None:
+    """A file of exactly the threshold is one PutObject; one byte more goes up in parts."""
+    store = _uploader(s3_store_uri)
+    sent = _sent_parts(store)
+    path = tmp_path / "model.bin"
+    path.write_bytes(BIG[:size])
+    stored = store.put_file("m.bin", path)
+    assert len(sent) == parts
+    assert stored.etag is not None and stored.etag.strip('"').endswith(f"-{parts}") == bool(parts)
+    assert store.read_bytes("m.bin", max_size=size) == BIG[:size]
+
+
+def test_a_failed_upload_is_aborted_after_its_parts_in_flight(s3_store_uri: str, s3_client: Any,
+                                                              big_file: Path) -> None:
+    """Part 1 fails at once while part 2 is still being sent: the upload is aborted only once part 2
+    has landed, so no part reaches the server after the abort (S3 would keep it, billed)."""
+    events: list[str] = []
+
+    class SlowSecondPart(S3Store):
+        def _upload_part(self, full: str, upload_id: str, number: int, body: Any) -> dict[str, Any]:
+            if number == 1:
+                raise StoreError("S3 request failed: part 1 broke")
+            if number == 2:
+                time.sleep(0.5)
+            response = super()._upload_part(full, upload_id, number, body)
+            events.append(f"part {number} sent")
+            return response
+
+        def _abort(self, full: str, upload_id: str) -> None:
+            events.append("aborted")
+            super()._abort(full, upload_id)
+
+    bucket, prefix = _split(s3_store_uri)
+    store = SlowSecondPart(bucket, prefix, multipart_threshold=PART, part_size=PART, max_concurrency=2)
+    with pytest.raises(StoreError) as error:
+        store.put_file(BIG_KEY, big_file)
+    assert str(error.value) == "S3 request failed: part 1 broke"
+    assert events == ["part 2 sent", "aborted"]
     assert store.head(BIG_KEY) is None
     assert _no_uploads(s3_client, bucket)
 

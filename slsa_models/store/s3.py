@@ -272,7 +272,7 @@ class S3Store(ArtifactStore):
         upload_id = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=full, Metadata={"sha256": digest}, ChecksumAlgorithm="SHA256"
         )["UploadId"]
-        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, count), thread_name_prefix="s3-upload")
+        pool = ThreadPoolExecutor(min(self.max_concurrency, count), thread_name_prefix="s3-upload")
         pending: deque[tuple[int, Future[dict[str, Any]]]] = deque()
         parts: list[dict[str, Any]] = []
 
@@ -292,16 +292,17 @@ class S3Store(ArtifactStore):
                 submit()
 
         try:
-            for _ in range(min(self.max_concurrency, count)):
-                submit()
-            whole, hashed = hashlib.sha256(), 0
-            while chunk := os.pread(fd, CHUNK_SIZE, hashed):
-                whole.update(chunk)
-                hashed += len(chunk)
-                while pending and pending[0][1].done():
+            with pool:  # leaving it waits for every part in flight: none lands after the abort below
+                for _ in range(min(self.max_concurrency, count)):
+                    submit()
+                whole, hashed = hashlib.sha256(), 0
+                while chunk := os.pread(fd, CHUNK_SIZE, hashed):
+                    whole.update(chunk)
+                    hashed += len(chunk)
+                    while pending and pending[0][1].done():
+                        finish_oldest()
+                while pending:
                     finish_oldest()
-            while pending:
-                finish_oldest()
             check_sha256(path, digest, whole.hexdigest(), changed_hint=True)
             try:
                 return self.client.complete_multipart_upload(
@@ -316,12 +317,8 @@ class S3Store(ArtifactStore):
                     raise _KeyExists from exc
                 raise
         except BaseException:
-            # no part may land after the abort: wait for the ones being sent
-            pool.shutdown(wait=True, cancel_futures=True)
             self._abort(full, upload_id)
             raise
-        finally:
-            pool.shutdown(wait=False)
 
     def _upload_part(self, full: str, upload_id: str, number: int, body: _FilePart) -> dict[str, Any]:
         with self._transfers:
@@ -361,11 +358,11 @@ class S3Store(ArtifactStore):
             raise lost_race(uri, expected_tag, current_tag)
         condition = {"IfNoneMatch": "*"} if expected_tag is None else {"IfMatch": expected_tag}
         try:
-            with self._errors(key):
+            with self._errors(None):
                 try:
                     response = self._put_object(full, data, hashlib.sha256(data).hexdigest(), **condition)
                 except boto_errors.ClientError as exc:
-                    if expected_tag is not None and _code(exc) in {"NoSuchKey", "404"}:
+                    if expected_tag is not None and _status(exc) == 404:  # If-Match on a deleted key
                         raise _KeyExists from exc
                     raise
         except _KeyExists:
