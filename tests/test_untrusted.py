@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
+import tempfile
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -136,14 +139,53 @@ def test_paths_the_system_cannot_open_are_one_line_with_the_path_quoted(tmp_path
     assert str(raised.value) == f"'{tmp_path / 'sock'}': cannot read the thing: No such device or address"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without read permission")
-def test_a_file_without_read_permission_is_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "secret"
-    path.write_bytes(b"x")
-    path.chmod(0)
-    with pytest.raises(ProvenanceError) as raised:
-        read_regular_file(path, max_bytes=4, what="thing", error=ProvenanceError)
-    assert str(raised.value) == f"{path}: permission denied reading the thing"
+def _as_nobody(call: Callable[[], str]) -> str:
+    """What ``call`` returns in a forked child that has given up root (root reads any file)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing but the call, then out
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write_end, call().encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        said = stream.read().decode()
+    assert os.waitpid(pid, 0)[1] == 0
+    return said
+
+
+def test_a_file_without_read_permission_is_one_line() -> None:
+    """As root the tests read in a child that runs as nobody, in a folder it may enter: a file it
+    may read is read, one it may not is refused in one line."""
+    folder = Path(tempfile.mkdtemp())
+    try:
+        folder.chmod(0o755)
+        (folder / "public").write_bytes(b"x")
+        (folder / "public").chmod(0o644)
+        secret = folder / "secret"
+        secret.write_bytes(b"x")
+        secret.chmod(0)
+
+        def read(path: Path) -> Callable[[], str]:
+            def attempt() -> str:
+                try:
+                    return read_regular_file(path, max_bytes=4, what="thing", error=ProvenanceError).decode()
+                except ProvenanceError as exc:
+                    return str(exc)
+            return attempt
+
+        run = _as_nobody if os.geteuid() == 0 else (lambda call: call())
+        assert run(read(folder / "public")) == "x"
+        assert run(read(secret)) == f"{secret}: permission denied reading the thing"
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.mark.parametrize(("mode", "kind"), [
