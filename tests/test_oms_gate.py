@@ -4,6 +4,7 @@ requires both; a signature naming another model is refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -291,3 +292,61 @@ def test_unsigned_files_never_reach_a_server(file_store_uri: str, tmp_path: Path
     verdict, _ = deploy.Gate(store, MODEL, Policy(local, oms)).run(tmp_path / "work2")
     assert verdict.passed and verdict.model is not None and verdict.model.dropped == ()
     assert (verdict.model.path / "docs" / "deep" / "run.py").is_file()  # provenance signs it
+
+
+def test_failing_evidence_signs_no_file(file_store_uri: str, tmp_path: Path, keys: Path) -> None:
+    """Provenance naming every file, but from a builder the policy does not trust, fails; the OMS
+    signature (docs/ left out by the policy) passes: the unsigned file is deleted all the same."""
+    store = open_store(file_store_uri)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
+    signature = sign_model(signed, keys / "release.pem", model_name=MODEL)
+    (signed / "docs").mkdir()
+    (signed / "docs" / "run.py").write_bytes(b"import os  # not signed\n")
+    stored = publish_path(store, MODEL, signed)
+    publish_provenance(store, stored.key, signature)
+    publish_provenance(store, stored.key, provenance(keys, [
+        (f"{MODEL}/{path}", hashlib.sha256((signed / path).read_bytes()).hexdigest())
+        for path in ("config.json", "sub/weights.bin", "docs/run.py")]))
+    oms = OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),), ignore_paths=("docs",))
+    other_builder = LocalBuilderPolicy((TrustedKey("builder", (keys / "builder.pub.pem").read_bytes(),
+                                                   builder_id="https://ci.example.com/builders/other"),))
+    verdict = gate(store, tmp_path, Policy(other_builder, oms), stored.sha256)
+    assert verdict.passed, verdict.reason
+    assert [report.passed for report in verdict.reports if report is not None] == [True, False]
+    assert verdict.model is not None and verdict.model.dropped == ("docs/run.py",)
+    assert not (verdict.model.path / "docs").exists()
+
+
+def test_a_local_copy_is_judged_file_by_file(file_store_uri: str, tmp_path: Path, keys: Path,
+                                             deployer: deploy.Deployer) -> None:
+    """A copy on disk (pull's DEST or cache) is hashed in place of a download, every file of it:
+    the same files verify (the copy's size is its own), one file more is not the deployed
+    folder, even a git file that publishing leaves out of the manifest."""
+    from slsa_models.errors import VerificationFailed
+    from slsa_models.manifest import Manifest
+    from slsa_models.serving import verify_deployed
+
+    store = open_store(file_store_uri)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
+    stored = publish_path(store, MODEL, signed)
+    publish_provenance(store, stored.key, sign_model(signed, keys / "release.pem", model_name=MODEL))
+    policy = Policy(policies(keys)["oms"].kinds[0], deployers=deployer.trusted)
+    deploy_then_serve(store, policy, deployer, tmp_path)
+    served = verify_deployed(store, MODEL, policy, tmp_path / "serve", local=lambda key: signed)
+    assert served.model.path == signed and served.model.sha256 == stored.sha256
+    (signed / ".gitattributes").write_bytes(b"*.bin filter=lfs\n")
+    with pytest.raises(VerificationFailed) as error:
+        verify_deployed(store, MODEL, policy, tmp_path / "serve", local=lambda key: signed)
+    with_git_file = Manifest.from_digests({  # the copy's three files
+        path: hashlib.sha256((signed / path).read_bytes()).hexdigest()
+        for path in (".gitattributes", "config.json", "sub/weights.bin")}).digest.hex
+    assert str(error.value) == (
+        f"SLSA verification failed: model-digest: expected sha256:{stored.sha256}, got sha256:{with_git_file}"
+        " (the stored bytes are not the ones their key names: they were replaced)")
+
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"keras model bytes")
+    single = publish_model(store, "single", model)
+    unsized = dataclasses.replace(single, size=-1)  # serving's candidate: a record holds no size
+    copy = deploy.Gate(store, "single", policy).local_model(unsized, model)
+    assert (copy.sha256, copy.stored.size) == (single.sha256, len(b"keras model bytes"))
