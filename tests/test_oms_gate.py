@@ -296,25 +296,29 @@ def test_unsigned_files_never_reach_a_server(file_store_uri: str, tmp_path: Path
 
 def test_failing_evidence_signs_no_file(file_store_uri: str, tmp_path: Path, keys: Path) -> None:
     """Provenance naming every file, but from a builder the policy does not trust, fails; the OMS
-    signature (docs/ left out by the policy) passes: the unsigned file is deleted all the same."""
+    signature (docs/run.py left out by the policy) passes: the unsigned file is deleted all the
+    same, and its folder stays for the signed file beside it."""
     store = open_store(file_store_uri)
     signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
-    signature = sign_model(signed, keys / "release.pem", model_name=MODEL)
     (signed / "docs").mkdir()
+    (signed / "docs" / "guide.md").write_bytes(b"# signed\n")
+    signature = sign_model(signed, keys / "release.pem", model_name=MODEL)
     (signed / "docs" / "run.py").write_bytes(b"import os  # not signed\n")
     stored = publish_path(store, MODEL, signed)
     publish_provenance(store, stored.key, signature)
     publish_provenance(store, stored.key, provenance(keys, [
         (f"{MODEL}/{path}", hashlib.sha256((signed / path).read_bytes()).hexdigest())
-        for path in ("config.json", "sub/weights.bin", "docs/run.py")]))
-    oms = OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),), ignore_paths=("docs",))
+        for path in ("config.json", "docs/guide.md", "docs/run.py", "sub/weights.bin")]))
+    oms = OMSPolicy(public_keys=(OMSKey("release", (keys / "release.pub.pem").read_bytes()),),
+                    ignore_paths=("docs/run.py",))
     other_builder = LocalBuilderPolicy((TrustedKey("builder", (keys / "builder.pub.pem").read_bytes(),
                                                    builder_id="https://ci.example.com/builders/other"),))
     verdict = gate(store, tmp_path, Policy(other_builder, oms), stored.sha256)
     assert verdict.passed, verdict.reason
     assert [report.passed for report in verdict.reports if report is not None] == [True, False]
     assert verdict.model is not None and verdict.model.dropped == ("docs/run.py",)
-    assert not (verdict.model.path / "docs").exists()
+    assert sorted(str(path.relative_to(verdict.model.path)) for path in verdict.model.path.rglob("*")) == \
+        ["config.json", "docs", "docs/guide.md", "sub", "sub/weights.bin"]
 
 
 def test_a_local_copy_is_judged_file_by_file(file_store_uri: str, tmp_path: Path, keys: Path,
