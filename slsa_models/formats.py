@@ -308,7 +308,7 @@ def _load_safetensors(path: Path, fmt: ModelFormat, architecture: str) -> Any:
     from safetensors.torch import load_file
 
     try:
-        state = load_file(str(path), device="cpu")
+        state = load_file(str(path))  # on the CPU: safetensors files name no device
     except Exception as exc:  # SafetensorError, OSError: a header or file that is not safetensors
         raise _cannot_load(fmt, path, exc) from exc
     return _into_architecture(state, path, fmt, architecture)
@@ -410,5 +410,5 @@ def _weights_only_error(fmt: ModelFormat, path: Path, exc: BaseException) -> Inp
             "but a state_dict holds only tensors"
         )
     detail = _UNPICKLER_ERROR.search(text)
-    reason = detail.group(1).strip() if detail else "unreadable pickle"
+    reason = detail.group(1).strip() if detail else "a pickle torch's weights-only loader refuses"
     return InputError(f"cannot load {fmt.name} from {path}: not a weights-only file ({reason})")
