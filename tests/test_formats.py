@@ -382,3 +382,14 @@ def test_a_pickle_torch_refuses_for_another_reason_is_one_line(tmp_path: Path) -
     said = subprocess.run([sys.executable, "-c", load, str(path)], capture_output=True, text=True, timeout=120)
     assert said.stdout == (f"cannot load pytorch_model.pth from {path}: not a weights-only file"
                            " (a pickle torch's weights-only loader refuses)\n"), said.stderr
+
+
+def test_a_full_model_pickle_of_something_else_is_refused(tmp_path: Path) -> None:
+    """pytorch_full_model.pth, allowed as a pickle after verification, must still hold a module."""
+    import torch
+
+    path = tmp_path / "pytorch_full_model.pth"
+    torch.save({"weight": torch.zeros(3)}, path)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "pytorch_full_model.pth", allow_pickle=True)
+    assert str(caught.value) == f"cannot load pytorch_full_model.pth from {path}: expected a torch module, got dict"

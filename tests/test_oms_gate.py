@@ -354,3 +354,19 @@ def test_a_local_copy_is_judged_file_by_file(file_store_uri: str, tmp_path: Path
     unsized = dataclasses.replace(single, size=-1)  # serving's candidate: a record holds no size
     copy = deploy.Gate(store, "single", policy).local_model(unsized, model)
     assert (copy.sha256, copy.stored.size) == (single.sha256, len(b"keras model bytes"))
+
+
+@pytest.mark.parametrize(("count", "named"), [
+    (1, "1 file that no passing evidence signs (left out by the policy or the signer): f1"),
+    (2, "2 files that no passing evidence signs (left out by the policy or the signer): f1, f2"),
+    (5, "5 files that no passing evidence signs (left out by the policy or the signer): f1, f2, f3, f4, f5"),
+    (6, "6 files that no passing evidence signs (left out by the policy or the signer): f1, f2, f3, f4, f5 and 1 more"),
+    (7, "7 files that no passing evidence signs (left out by the policy or the signer): f1, f2, f3, f4, f5 and 2 more"),
+])
+def test_the_deleted_files_line_names_five_then_counts(count: int, named: str) -> None:
+    from slsa_models.store import StoredObject
+
+    model = deploy.FetchedModel(Path("m"), StoredObject("k", "file:///k", "0" * 64, 0),
+                                dropped=tuple(f"f{n}" for n in range(1, count + 1)))
+    assert model.dropped_line() == f"deleted {named}"
+    assert dataclasses.replace(model, dropped=()).dropped_line() is None
