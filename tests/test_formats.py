@@ -393,3 +393,49 @@ def test_a_full_model_pickle_of_something_else_is_refused(tmp_path: Path) -> Non
     with pytest.raises(InputError) as caught:
         load_model(path, "pytorch_full_model.pth", allow_pickle=True)
     assert str(caught.value) == f"cannot load pytorch_full_model.pth from {path}: expected a torch module, got dict"
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("", "ValueError"),  # nothing said: the error's type
+    ("  \n\n", "ValueError"),
+    ("bad header\nat byte 8", "bad header"),  # the first line
+    ("Error(s) in loading:\n\n  Missing key: w\nmore", "Error(s) in loading: Missing key: w"),  # ":" announces the next
+    ("nothing follows:", "nothing follows:"),
+    ("First sentence. Second one.", "First sentence."),
+    ("x" * 400, "x" * 297 + "..."),
+])
+def test_a_frameworks_error_is_cut_to_one_line(message: str, reason: str) -> None:
+    from slsa_models.formats import _reason
+
+    assert _reason(ValueError(message)) == reason
+
+
+class _ListsItsFolder:
+    """Pickling this notes what the folder being saved into holds at that moment."""
+
+    seen: list[str] = []
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __getstate__(self) -> dict:
+        _ListsItsFolder.seen = sorted(os.listdir(self.folder))
+        return {"folder": str(self.folder)}
+
+
+def test_a_model_is_written_beside_its_target_then_moved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file appears whole: it is written in a hidden scratch folder inside the target's folder
+    (made with its parents; the same file system, so the move is a rename), never in $TMPDIR."""
+    import tempfile
+
+    import torch
+
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    model.spy = _ListsItsFolder(tmp_path / "a" / "b")  # type: ignore[assignment]
+    path = save_model(model, "pytorch_full_model.pth", tmp_path / "a" / "b")
+    assert len(_ListsItsFolder.seen) == 1 and _ListsItsFolder.seen[0].startswith(".saving-")
+    assert os.listdir(tmp_path / "a" / "b") == ["pytorch_full_model.pth"] and path == tmp_path / "a" / "b" / path.name
+    assert os.listdir(elsewhere) == []
