@@ -400,6 +400,7 @@ def test_a_full_model_pickle_of_something_else_is_refused(tmp_path: Path) -> Non
     ("  \n\n", "ValueError"),
     ("bad header\nat byte 8", "bad header"),  # the first line
     ("Error(s) in loading:\n\n  Missing key: w\nmore", "Error(s) in loading: Missing key: w"),  # ":" announces the next
+    ("refused:\ndetail", "refused: detail"),
     ("nothing follows:", "nothing follows:"),
     ("First sentence. Second one.", "First sentence."),
     ("x" * 400, "x" * 297 + "..."),
