@@ -318,7 +318,7 @@ def test_a_file_replaced_or_deleted_in_the_store_is_refused(
 
 def test_a_replaced_manifest_is_not_followed(
     prefect_server: str, file_store_uri: str, checkpoint: Path, builder: dict[str, Any],
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
     store = open_store(file_store_uri)
     key = store_folder(store, checkpoint, evidence(builder, checkpoint))
@@ -331,6 +331,11 @@ def test_a_replaced_manifest_is_not_followed(
         f"sha256:{hashlib.sha256(forged).hexdigest()} (the stored bytes are not the ones their key names: "
         "they were replaced)")
     assert nothing_deployed(file_store_uri)
+    gate = deploy.Gate(store, MODEL, builder["policy"])
+    (tmp_path / "work").mkdir()
+    model = gate.fetch_model(gate.find(f"sha256:{digest}"), tmp_path / "work")
+    assert (model.files, model.problem) == ({}, "the manifest is not the one its key names")
+    assert os.listdir(model.path) == []  # the forged path was not followed
 
 
 def test_evidence_for_another_models_folder_is_refused(

@@ -196,9 +196,16 @@ class _MakesMarker:
         return (os.mkdir, (str(self.marker),))
 
 
-def test_state_dict_that_runs_code_is_refused_and_the_code_never_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("force_unsafe", [False, True])
+def test_state_dict_that_runs_code_is_refused_and_the_code_never_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, force_unsafe: bool,
+) -> None:
+    """Also with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, which turns torch.load's weights-only default
+    off for every call that does not ask for it explicitly."""
     import torch
 
+    if force_unsafe:
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     marker = tmp_path / "pwned"
     path = tmp_path / "pytorch_model.pth"
     torch.save({"1.weight": _MakesMarker(marker)}, path)
@@ -401,6 +408,7 @@ def test_a_full_model_pickle_of_something_else_is_refused(tmp_path: Path) -> Non
     ("bad header\nat byte 8", "bad header"),  # the first line
     ("Error(s) in loading:\n\n  Missing key: w\nmore", "Error(s) in loading: Missing key: w"),  # ":" announces the next
     ("refused:\ndetail", "refused: detail"),
+    (". starts with a period", "."),
     ("nothing follows:", "nothing follows:"),
     ("First sentence. Second one.", "First sentence."),
     ("x" * 400, "x" * 297 + "..."),
@@ -440,3 +448,31 @@ def test_a_model_is_written_beside_its_target_then_moved(tmp_path: Path, monkeyp
     assert len(_ListsItsFolder.seen) == 1 and _ListsItsFolder.seen[0].startswith(".saving-")
     assert os.listdir(tmp_path / "a" / "b") == ["pytorch_full_model.pth"] and path == tmp_path / "a" / "b" / path.name
     assert os.listdir(elsewhere) == []
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", "EOFError"),
+    (b"\x80\x02N.", "Invalid magic number; corrupt file?"),  # a pickle, but of None: no torch file
+])
+def test_a_state_dict_file_that_is_no_torch_file_is_one_line(tmp_path: Path, data: bytes, reason: str) -> None:
+    path = tmp_path / "pytorch_model.pth"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        load_model(path, "pytorch_model.pth")
+    assert str(caught.value) == f"cannot load pytorch_model.pth from {path}: {reason}"
+
+
+def test_a_keras_model_compiled_with_a_custom_loss_loads(tmp_path: Path) -> None:
+    """Served models are not compiled: a loss function saved by name that this process does not
+    know (and safe mode would not deserialize) does not stop the load."""
+    import keras
+
+    def private_loss(y_true: object, y_pred: object) -> object:
+        return keras.ops.mean(y_pred)
+
+    model = keras.Sequential([keras.Input(shape=(8, 8)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.compile(loss=private_loss)
+    path = save_model(model, "tensorflow_model.keras", tmp_path)
+    inputs = np.zeros((1, 8, 8), dtype=np.float32)
+    assert np.array_equal(predict(load_model(path, "tensorflow_model.keras"), "tensorflow_model.keras", inputs),
+                          predict(model, "tensorflow_model.keras", inputs))
