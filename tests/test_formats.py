@@ -476,3 +476,14 @@ def test_a_keras_model_compiled_with_a_custom_loss_loads(tmp_path: Path) -> None
     inputs = np.zeros((1, 8, 8), dtype=np.float32)
     assert np.array_equal(predict(load_model(path, "tensorflow_model.keras"), "tensorflow_model.keras", inputs),
                           predict(model, "tensorflow_model.keras", inputs))
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_predict_takes_any_numeric_inputs(trained: dict[str, TrainResult], framework: str) -> None:
+    """Lists or float64 arrays (what NumPy makes by default) are scored as float32."""
+    format_name = "pytorch_model.pth" if framework == "torch" else "tensorflow_model.keras"
+    model = trained[framework].model
+    floats = np.linspace(0, 1, 2 * 64, dtype=np.float32).reshape(2, 8, 8)
+    expected = predict(model, format_name, floats)
+    assert predict(model, format_name, floats.astype(np.float64)).tolist() == expected.tolist()
+    assert predict(model, format_name, floats.tolist()).tolist() == expected.tolist()
