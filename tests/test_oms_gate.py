@@ -370,3 +370,29 @@ def test_the_deleted_files_line_names_five_then_counts(count: int, named: str) -
                                 dropped=tuple(f"f{n}" for n in range(1, count + 1)))
     assert model.dropped_line() == f"deleted {named}"
     assert dataclasses.replace(model, dropped=()).dropped_line() is None
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_a_folder_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path, keys: Path,
+                                            monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
+    """A deploy's scratch copy skips the fsyncs (the default); a server's kept copy (durable) has
+    every downloaded file on disk before it is renamed into place."""
+    import os
+
+    store = open_store(file_store_uri)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
+    stored = publish_path(store, MODEL, signed)
+    publish_provenance(store, stored.key, sign_model(signed, keys / "release.pem", model_name=MODEL))
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    (tmp_path / "work").mkdir()
+    verdict, _ = deploy.Gate(store, MODEL, policies(keys)["oms"]).run(
+        tmp_path / "work", **({"durable": True} if durable else {}))
+    assert verdict.passed, verdict.reason
+    assert len(synced) == (3 if durable else 0)  # the manifest and the two files
