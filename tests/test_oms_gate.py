@@ -396,3 +396,21 @@ def test_a_folder_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path
         tmp_path / "work", **({"durable": True} if durable else {}))
     assert verdict.passed, verdict.reason
     assert len(synced) == (3 if durable else 0)  # the manifest and the two files
+
+
+def test_files_missing_from_the_store_are_named_three_at_most(file_store_uri: str, tmp_path: Path,
+                                                              keys: Path) -> None:
+    from slsa_models.store import layout
+
+    store = open_store(file_store_uri)
+    folder = tmp_path / "signed" / MODEL
+    folder.mkdir(parents=True)
+    for name in "abcde":
+        (folder / f"{name}.bin").write_bytes(name.encode())
+    stored = publish_path(store, MODEL, folder)
+    for name in "abcd":
+        Path(store.object_uri(layout.folder_file_key(stored.key, f"{name}.bin")).removeprefix("file://")).unlink()
+    (tmp_path / "work").mkdir()
+    model = deploy.Gate(store, MODEL, policies(keys)["oms"]).fetch_model(stored, tmp_path / "work")
+    assert model.problem == "not in the store: a.bin, b.bin, c.bin"
+    assert dict(model.files or {}) == {"e.bin": hashlib.sha256(b"e").hexdigest()}
