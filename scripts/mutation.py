@@ -160,7 +160,8 @@ TARGETS: dict[str, Target] = {
          "tests/test_oms_vectors.py"],
     ),
     "deploy/gate": Target(  # with the folder models' tests: the gate fetches and judges folders too
-        "slsa_models/deploy/gate.py", [*DEPLOY_TESTS, "tests/test_folder_models.py", "tests/test_oms_gate.py"]
+        "slsa_models/deploy/gate.py", [*DEPLOY_TESTS, "tests/test_folder_models.py", "tests/test_oms_gate.py",
+                                      "tests/test_github_api.py"]
     ),
     "deploy/promotion": Target("slsa_models/deploy/promotion.py", DEPLOY_TESTS),
     "deploy/records": Target("slsa_models/deploy/records.py", DEPLOY_TESTS),

@@ -176,6 +176,10 @@ def test_replaced_model_bytes_are_refused(store_uri: str, tmp_path: Path) -> Non
     assert verdict.failed_check() == "subject-digest"
     failed = [check.name for check in verdict.report.failed_checks()]  # type: ignore[union-attr]
     assert failed == ["subject-digest", deploy.MODEL_DIGEST]
+    # both checks, and the one artifact's result, name the file (in the report and the record)
+    assert [check.artifact for check in verdict.report.failed_checks()] == ["binary-linux-amd64"] * 2  # type: ignore[union-attr]
+    assert [(result.name, result.passed) for result in verdict.report.artifacts] == [  # type: ignore[union-attr]
+        ("binary-linux-amd64", False)]
     assert verdict.reason == (
         f"SLSA verification failed: subject-digest: expected sha256:{hashlib.sha256(tampered).hexdigest()},"
         " got no subject with this digest (the provenance covers gha_generic-binary-linux-amd64-v14;"
