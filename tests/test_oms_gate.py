@@ -414,3 +414,17 @@ def test_files_missing_from_the_store_are_named_three_at_most(file_store_uri: st
     model = deploy.Gate(store, MODEL, policies(keys)["oms"]).fetch_model(stored, tmp_path / "work")
     assert model.problem == "not in the store: a.bin, b.bin, c.bin"
     assert dict(model.files or {}) == {"e.bin": hashlib.sha256(b"e").hexdigest()}
+
+
+def test_a_refused_folder_keeps_every_file(file_store_uri: str, tmp_path: Path, keys: Path) -> None:
+    """Unsigned files are deleted only from a folder that passed: a refused one stays as it was
+    downloaded, to be looked at (it is never promoted or served)."""
+    store = open_store(file_store_uri)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
+    stored = publish_path(store, MODEL, signed)
+    publish_provenance(store, stored.key, sign_model(signed, keys / "builder.pem", model_name=MODEL))
+    verdict = gate(store, tmp_path, policies(keys)["oms"], stored.sha256)
+    assert not verdict.passed
+    assert verdict.model is not None and verdict.model.dropped == ()
+    assert sorted(str(path.relative_to(verdict.model.path)) for path in verdict.model.path.rglob("*")) == \
+        ["config.json", "sub", "sub/weights.bin"]
