@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,10 @@ def test_unusable_provenance_names_its_location(file_store_uri: str, content: by
 def test_the_real_provenance_passes(store_uri: str, tmp_path: Path) -> None:
     store = open_store(store_uri)
     stored_vector(store)
+    before = datetime.now(timezone.utc)
     verdict = gate(store, tmp_path)
     assert verdict.passed and verdict.reason is None and verdict.failed_check() is None
+    assert before <= verdict.decided_at <= datetime.now(timezone.utc)  # aware, in UTC (naive would not compare)
     assert verdict.model is not None and verdict.model.sha256 == BINARY_SHA256
     assert verdict.model.path == tmp_path / "work" / "binary-linux-amd64"
     assert verdict.report is not None
