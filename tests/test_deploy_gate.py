@@ -451,3 +451,23 @@ def test_at_most_sixteen_pieces_of_evidence_are_read(file_store_uri: str) -> Non
     assert len(evidence) == MAX_EVIDENCE_PIECES == 16
     assert evidence[0].key == layout.provenance_key(key) and evidence[0].usable
     assert [piece.key for piece in evidence[1:]] == sorted(piece.key for piece in evidence[1:])
+
+
+def test_evidence_of_a_kind_this_version_cannot_verify_is_carried_unusable(store_uri: str, tmp_path: Path) -> None:
+    """A loaded piece whose kind has no verifier here (evidence loaded by a newer version): the
+    gate does not raise; the piece is carried as unusable with its one-line error, and refused."""
+    import dataclasses
+
+    store = open_store(store_uri)
+    stored_vector(store)
+    gate = deploy.Gate(store, MODEL, POLICY)
+    candidate = gate.find()
+    [piece] = deploy.fetch_evidence(store, candidate.key, None, delays=(0.0,))
+    assert piece.loaded is not None
+    future = dataclasses.replace(piece, loaded=dataclasses.replace(piece.loaded, kind="future-kind"))
+    (tmp_path / "work").mkdir()
+    verdict = gate.verify(candidate, [future], gate.fetch_model(candidate, tmp_path / "work"))
+    assert not verdict.passed and verdict.reports == (None,)
+    [carried] = verdict.evidence
+    assert (carried.location, carried.loaded, carried.usable) == (piece.location, None, False)
+    assert str(carried.error) == f"{piece.loaded.label}: future-kind provenance cannot be verified by this version"
