@@ -373,15 +373,19 @@ def test_the_deleted_files_line_names_five_then_counts(count: int, named: str) -
 
 
 @pytest.mark.parametrize("durable", [False, True])
-def test_a_folder_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path, keys: Path,
-                                            monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
+@pytest.mark.parametrize("shape", ["folder", "file"])
+def test_a_model_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path, keys: Path,
+                                           monkeypatch: pytest.MonkeyPatch, durable: bool, shape: str) -> None:
     """A deploy's scratch copy skips the fsyncs (the default); a server's kept copy (durable) has
     every downloaded file on disk before it is renamed into place."""
     import os
 
     store = open_store(file_store_uri)
-    signed = folder_model(tmp_path / "signed" / MODEL, b"weights")
-    stored = publish_path(store, MODEL, signed)
+    signed = folder_model(tmp_path / "signed" / MODEL, b"weights") if shape == "folder" else \
+        tmp_path / "model.keras"
+    if shape == "file":
+        signed.write_bytes(b"keras model bytes")
+    stored = publish_path(store, MODEL, signed) if shape == "folder" else publish_model(store, MODEL, signed)
     publish_provenance(store, stored.key, sign_model(signed, keys / "release.pem", model_name=MODEL))
     synced: list[int] = []
     real_fsync = os.fsync
@@ -395,7 +399,44 @@ def test_a_folder_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path
     verdict, _ = deploy.Gate(store, MODEL, policies(keys)["oms"]).run(
         tmp_path / "work", **({"durable": True} if durable else {}))
     assert verdict.passed, verdict.reason
-    assert len(synced) == (3 if durable else 0)  # the manifest and the two files
+    files = 3 if shape == "folder" else 1  # a folder: the manifest and its two files
+    assert len(synced) == (files if durable else 0)
+
+
+@pytest.mark.parametrize(("data", "size", "totals"), [
+    (b"x", None, [1]),
+    (b"", None, []),  # nothing to expect
+    (b"x", -1, []),  # serving's candidate: a record holds no size, so the bar has no total
+])
+def test_a_file_download_announces_its_size(file_store_uri: str, tmp_path: Path, keys: Path, data: bytes,
+                                            size: int | None, totals: list[int],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also: a plain fetch_model is a scratch copy, not fsynced."""
+    import os
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    store = open_store(file_store_uri)
+    (tmp_path / "model.keras").write_bytes(data)
+    stored = publish_model(store, MODEL, tmp_path / "model.keras")
+    candidate = stored if size is None else dataclasses.replace(stored, size=size)
+
+    class Heard:
+        def __init__(self) -> None:
+            self.totals: list[int] = []
+            self.done = 0
+
+        def __call__(self, n: int) -> None:
+            self.done += n
+
+        def add_total(self, n: int) -> None:
+            self.totals.append(n)
+
+    heard = Heard()
+    (tmp_path / "work").mkdir()
+    model = deploy.Gate(store, MODEL, policies(keys)["oms"]).fetch_model(candidate, tmp_path / "work", progress=heard)
+    assert (heard.totals, heard.done, model.sha256) == (totals, len(data), stored.sha256)
+    assert synced == []
 
 
 def test_files_missing_from_the_store_are_named_three_at_most(file_store_uri: str, tmp_path: Path,
