@@ -414,11 +414,11 @@ def test_a_file_download_announces_its_size(file_store_uri: str, tmp_path: Path,
     """Also: a plain fetch_model is a scratch copy, not fsynced."""
     import os
 
-    synced: list[int] = []
-    monkeypatch.setattr(os, "fsync", synced.append)
     store = open_store(file_store_uri)
     (tmp_path / "model.keras").write_bytes(data)
     stored = publish_model(store, MODEL, tmp_path / "model.keras")
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)  # from here: the fetch
     candidate = stored if size is None else dataclasses.replace(stored, size=size)
 
     class Heard:
