@@ -78,3 +78,19 @@ def test_bytes_that_do_not_load_fail_the_smoke_test(tmp_path: Path) -> None:
     # the reason in parentheses is torch's unpickler's
     assert re.fullmatch(re.escape(f"cannot load pytorch_model.pth from {path}: not a weights-only file (")
                         + r"[^()\n]+\)", result.detail), result.detail
+
+
+def test_the_gate_skips_a_pickle_unless_told(saved: dict[str, Path], file_store_uri: str) -> None:
+    """Gate's own default: a verified pickle is deployed without loading it; allow_pickle=True loads it."""
+    from datetime import datetime, timezone
+
+    from slsa_models import deploy
+    from slsa_models.store import StoredObject, open_store
+    from tests.policies import github_policy
+
+    path = saved["pytorch_full_model.pth"]
+    model = deploy.FetchedModel(path, StoredObject("k", "file:///k", "0" * 64, path.stat().st_size))
+    verdict = deploy.Verdict("d", "m", "k", datetime.now(timezone.utc), (), model, (), None)  # passed
+    store, policy = open_store(file_store_uri), github_policy(source_uri="github.com/acme/models")
+    assert deploy.Gate(store, "m", policy).smoke_load(verdict).status == "skipped"
+    assert deploy.Gate(store, "m", policy, allow_pickle=True).smoke_load(verdict).status == "passed"
