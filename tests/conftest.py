@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import sys
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,22 @@ def s3_versioned_store_uri(s3_server: str, s3_client: Any, monkeypatch: pytest.M
     bucket = _fresh_bucket(s3_client)
     s3_client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return f"s3://{bucket}/prefix"
+
+
+@pytest.fixture
+def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[int]]:
+    """Call it to start counting ``os.fsync`` calls (the real fsync still runs): the live list."""
+    def start() -> list[int]:
+        synced: list[int] = []
+        real_fsync = os.fsync
+
+        def counting_fsync(fd: int) -> None:
+            synced.append(fd)
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", counting_fsync)
+        return synced
+    return start
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -375,11 +376,9 @@ def test_the_deleted_files_line_names_five_then_counts(count: int, named: str) -
 @pytest.mark.parametrize("durable", [False, True])
 @pytest.mark.parametrize("shape", ["folder", "file"])
 def test_a_model_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path, keys: Path,
-                                           monkeypatch: pytest.MonkeyPatch, durable: bool, shape: str) -> None:
+                                           count_fsyncs: Callable[[], list[int]], durable: bool, shape: str) -> None:
     """A deploy's scratch copy skips the fsyncs (the default); a server's kept copy (durable) has
     every downloaded file on disk before it is renamed into place."""
-    import os
-
     store = open_store(file_store_uri)
     signed = folder_model(tmp_path / "signed" / MODEL, b"weights") if shape == "folder" else \
         tmp_path / "model.keras"
@@ -387,14 +386,7 @@ def test_a_model_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path,
         signed.write_bytes(b"keras model bytes")
     stored = publish_path(store, MODEL, signed) if shape == "folder" else publish_model(store, MODEL, signed)
     publish_provenance(store, stored.key, sign_model(signed, keys / "release.pem", model_name=MODEL))
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def counting_fsync(fd: int) -> None:
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", counting_fsync)
+    synced = count_fsyncs()
     (tmp_path / "work").mkdir()
     verdict, _ = deploy.Gate(store, MODEL, policies(keys)["oms"]).run(
         tmp_path / "work", **({"durable": True} if durable else {}))
@@ -410,15 +402,12 @@ def test_a_model_is_fsynced_only_when_asked(file_store_uri: str, tmp_path: Path,
 ])
 def test_a_file_download_announces_its_size(file_store_uri: str, tmp_path: Path, keys: Path, data: bytes,
                                             size: int | None, totals: list[int],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                            count_fsyncs: Callable[[], list[int]]) -> None:
     """Also: a plain fetch_model is a scratch copy, not fsynced."""
-    import os
-
     store = open_store(file_store_uri)
     (tmp_path / "model.keras").write_bytes(data)
     stored = publish_model(store, MODEL, tmp_path / "model.keras")
-    synced: list[int] = []
-    monkeypatch.setattr(os, "fsync", synced.append)  # from here: the fetch
+    synced = count_fsyncs()  # from here: the fetch
     candidate = stored if size is None else dataclasses.replace(stored, size=size)
 
     class Heard:

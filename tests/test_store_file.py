@@ -6,8 +6,8 @@ The S3 runs go to moto's real HTTP server on 127.0.0.1 (see conftest.py).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -148,19 +148,12 @@ def test_bad_keys_are_refused_everywhere(store: ArtifactStore, key: str, tmp_pat
 
 
 def test_scratch_download_skips_only_the_fsync(
-    store: ArtifactStore, model_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: ArtifactStore, model_file: Path, tmp_path: Path, count_fsyncs: Callable[[], list[int]]
 ) -> None:
     """durable=False: same bytes, digest, size and no temp file left, just no fsync. The real
     os.fsync still runs for durable=True; the test only counts the calls."""
     stored = store.put_file(KEY, model_file)
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def counting_fsync(fd: int) -> None:
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", counting_fsync)
+    synced = count_fsyncs()
     dest = tmp_path / "scratch" / "model.pth"
     dest.parent.mkdir()
     dest.write_bytes(b"stale")
