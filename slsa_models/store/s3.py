@@ -358,7 +358,7 @@ class S3Store(ArtifactStore):
             raise lost_race(uri, expected_tag, current_tag)
         condition = {"IfNoneMatch": "*"} if expected_tag is None else {"IfMatch": expected_tag}
         try:
-            with self._errors(None):
+            with self._errors(key):
                 try:
                     response = self._put_object(full, data, hashlib.sha256(data).hexdigest(), **condition)
                 except boto_errors.ClientError as exc:
