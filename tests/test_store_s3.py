@@ -228,6 +228,25 @@ def test_a_winner_not_yet_visible_is_one_line(s3_store_uri: str, s3_client: Any)
     assert store.head("k.bin") is None
 
 
+def test_compare_and_swap_whose_bucket_went_after_its_read(s3_store_uri: str, s3_client: Any,
+                                                           s3_server: str) -> None:
+    """The bucket is deleted between the CAS's read and its conditional write: that 404 is the
+    missing bucket, not a record another writer deleted."""
+    store = open_store(s3_store_uri)
+    bucket, prefix = _split(s3_store_uri)
+    key = "deployments/d/current.json"
+    tag = store.compare_and_swap(key, b"v1", None)
+
+    def bucket_deleted(**_: Any) -> None:  # a before-call handler's return value would replace the call
+        s3_client.delete_object(Bucket=bucket, Key=prefix + key)
+        s3_client.delete_bucket(Bucket=bucket)
+
+    store.client.meta.events.register("before-call.s3.PutObject", bucket_deleted)  # type: ignore[attr-defined]
+    with pytest.raises(NotFoundError) as error:
+        store.compare_and_swap(key, b"v2", tag)
+    assert str(error.value) == f"S3 bucket {bucket!r} does not exist at {s3_server}"
+
+
 def test_compare_and_swap_refused_after_its_read_names_the_key(s3_store_uri: str, s3_server: str) -> None:
     """The credentials stop working between the CAS's read and its write (moto starts checking them
     there): the refusal names the key, and the record keeps its bytes."""

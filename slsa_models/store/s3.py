@@ -362,7 +362,8 @@ class S3Store(ArtifactStore):
                 try:
                     response = self._put_object(full, data, hashlib.sha256(data).hexdigest(), **condition)
                 except boto_errors.ClientError as exc:
-                    if expected_tag is not None and _status(exc) == 404:  # If-Match on a deleted key
+                    # If-Match on a deleted key (any 404 but the bucket's own, which _errors names)
+                    if expected_tag is not None and _status(exc) == 404 and _code(exc) != "NoSuchBucket":
                         raise _KeyExists from exc
                     raise
         except _KeyExists:
